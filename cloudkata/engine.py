@@ -1,0 +1,178 @@
+"""The engine both faces use: open a lab on a target, run its checks, solve, hint.
+
+Nothing here knows about Textual or click; the TUI and the CLI are thin faces over this.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cloudkata.checks import registry
+from cloudkata.checks.errors import result_for_exception
+from cloudkata.checks.result import Result, Status
+from cloudkata.checks.session import ReadOnlyAws
+from cloudkata.labs import Catalogue, Lab, Step, resolve, substitute
+
+from . import locations
+from .progress import ProgressStore
+from .runner import CommandResult, ShellSession
+from .targets import Target
+
+
+@dataclass(frozen=True)
+class StepReport:
+    step: Step
+    results: list[Result]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.results) and all(r.status is Status.PASSED for r in self.results)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.status is Status.ERROR for r in self.results)
+
+    @property
+    def points(self) -> int:
+        return sum(r.points for r in self.results if r.status is Status.PASSED)
+
+    @property
+    def total(self) -> int:
+        return sum(r.points for r in self.results)
+
+
+def run_check(aws: ReadOnlyAws, ref_use: str, params: dict, points: int,
+              fallback_hint: str | None = None) -> Result:
+    """Run one registered check; anything it raises becomes a readable Result."""
+    spec = registry.get(ref_use)
+    try:
+        result = spec.function(aws, spec.params.model_validate(params))
+    except Exception as exc:  # noqa: BLE001 - every failure must become one sentence
+        result = result_for_exception(exc, service=spec.service, endpoint=aws.endpoint_url)
+    hint = result.hint or spec.hint or fallback_hint
+    if result.status is not Status.FAILED:
+        hint = result.hint
+    return result.with_meta(check_id=spec.id, title=spec.title, points=points, hint=hint)
+
+
+def check_step(aws: ReadOnlyAws, step: Step) -> StepReport:
+    aws.clear_cache()
+    results = [run_check(aws, ref.use, ref.with_, ref.points, step.hints[0])
+               for ref in step.checks]
+    return StepReport(step, results)
+
+
+class LabSession:
+    """One learner working one lab on one target: variables, workspace, console, progress."""
+
+    def __init__(self, lab: Lab, target: Target, catalogue: Catalogue,
+                 overrides: dict[str, str] | None = None,
+                 progress: ProgressStore | None = None) -> None:
+        self.raw_lab = lab
+        self.target = target
+        self.catalogue = catalogue
+        self.variables = {
+            "region": target.region,
+            "account_id": target.account_id or "123456789012",
+            **lab.variables,
+            **(overrides or {}),
+        }
+        self.lab = resolve(lab, self.variables)
+        self.progress = progress
+        self.workspace = locations.workspace_dir(lab.id)
+        self.prepare_workspace()
+        self.shell = ShellSession(self.workspace, target.env())
+        self._aws: ReadOnlyAws | None = None
+
+    @property
+    def aws(self) -> ReadOnlyAws:
+        if self._aws is None:
+            self._aws = self.target.read_only()
+        return self._aws
+
+    def prepare_workspace(self, overwrite: bool = False) -> None:
+        """Copy the lab's starter files (variables filled in) into its workspace."""
+        if not self.lab.workspace:
+            return
+        source = self.catalogue.content_path(self.lab.workspace)
+        for path in sorted(source.glob("*")):
+            if not path.is_file():
+                continue
+            dest = self.workspace / path.name
+            if overwrite or not dest.exists():
+                dest.write_text(substitute(path.read_text(encoding="utf-8"), self.variables),
+                                encoding="utf-8")
+
+    def reset_workspace(self) -> None:
+        shutil.rmtree(self.workspace, ignore_errors=True)
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        self.prepare_workspace(overwrite=True)
+        self.shell.forget()
+
+    def instructions(self, step: Step) -> str:
+        return substitute(self.catalogue.text(step.text), self.variables)
+
+    def concepts(self) -> str | None:
+        if not self.lab.concepts:
+            return None
+        return substitute(self.catalogue.text(self.lab.concepts), self.variables)
+
+    def step(self, step_id: str) -> Step:
+        return self.lab.step(step_id)
+
+    def check(self, step: Step) -> StepReport:
+        report = check_step(self.aws, step)
+        if self.progress is not None:
+            self.progress.record_attempt(self.lab.id, step.id)
+            if report.passed:
+                self.progress.mark_done(self.lab.id, step.id, self.target.kind)
+        return report
+
+    def check_all(self) -> list[StepReport]:
+        return [self.check(step) for step in self.lab.steps]
+
+    def run(self, command: str, on_output: Callable[[str], None] | None = None) -> CommandResult:
+        return self.shell.run(command, on_output=on_output)
+
+    def solve(self, step: Step, on_output: Callable[[str], None] | None = None,
+              echo: bool = True) -> list[CommandResult]:
+        """Run the step's reference solution; stop at the first command that fails."""
+        results = []
+        for line in step.solution:
+            if echo and on_output:
+                on_output(f"$ {line}")
+            result = self.shell.run(line, on_output=on_output)
+            results.append(result)
+            if not result.ok:
+                break
+        return results
+
+    def teardown(self, on_output: Callable[[str], None] | None = None) -> list[CommandResult]:
+        """Run every teardown line, even after one fails: remove as much as can be removed."""
+        results = []
+        for line in self.lab.teardown:
+            if on_output:
+                on_output(f"$ {line}")
+            results.append(self.shell.run(line, on_output=on_output))
+        return results
+
+    def next_hint(self, step: Step) -> tuple[int, str]:
+        """Reveal the next hint; returns (number shown, that hint)."""
+        shown = 1
+        if self.progress is not None:
+            shown = self.progress.take_hint(self.lab.id, step.id, len(step.hints))
+        return shown, step.hints[shown - 1]
+
+    def hints_shown(self, step: Step) -> list[str]:
+        if self.progress is None:
+            return []
+        return step.hints[: self.progress.hints_taken(self.lab.id, step.id)]
+
+    def first_unfinished(self) -> Step:
+        done = self.progress.done_steps(self.lab.id) if self.progress else set()
+        for step in self.lab.steps:
+            if step.id not in done:
+                return step
+        return self.lab.steps[-1]

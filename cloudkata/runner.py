@@ -1,0 +1,109 @@
+"""Run a learner's command line with the real awscli, like one shell for a lab session.
+
+Each line runs in ``bash -c`` in the lab workspace with the target's environment. Variables the
+learner sets (``ARN=$(aws ...)``) and ``cd`` carry over to the next line through a small state
+file, so pipes, ``$(...)`` and variables work as in a terminal, while a hung or killed command
+cannot take the session down with it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_TIMEOUT = 300.0
+
+_SAVE_STATE = r"""
+__ck_save() {
+  __ck_rc=$?
+  { for __ck_v in $(compgen -v); do
+      case " $__CK_BASE " in *" $__ck_v "*) continue;; esac
+      case $__ck_v in __ck_*|__CK_*|BASH*|FUNCNAME|_) continue;; esac
+      declare -p "$__ck_v" 2>/dev/null
+    done; } > "$__CK_STATE.tmp" && mv -f "$__CK_STATE.tmp" "$__CK_STATE"
+  pwd > "$__CK_CWD"
+  exit $__ck_rc
+}
+trap __ck_save EXIT
+[ -f "$__CK_STATE" ] && . "$__CK_STATE"
+cd "$(cat "$__CK_CWD" 2>/dev/null || pwd)" 2>/dev/null
+"""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_code: int
+    output: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+class ShellSession:
+    """One lab's console: a workspace, an environment and the shell variables set so far."""
+
+    def __init__(self, workspace: Path, env: dict[str, str]) -> None:
+        self.workspace = workspace
+        self.env = dict(env)
+        self._state = workspace / ".cloudkata-shell" / "vars.sh"
+        self._cwd = workspace / ".cloudkata-shell" / "cwd"
+        self._state.parent.mkdir(parents=True, exist_ok=True)
+        self._base: str | None = None
+
+    def _baseline(self) -> str:
+        """Variable names a fresh bash already has: these are not the learner's to carry."""
+        if self._base is None:
+            names = subprocess.run(["bash", "-c", "compgen -v"], env=self.env,
+                                   capture_output=True, text=True, check=False).stdout.split()
+            self._base = " ".join(names)
+        return self._base
+
+    def run(self, command: str, *, on_output: Callable[[str], None] | None = None,
+            timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
+        """Run one command line; stream its output lines to ``on_output`` as they come."""
+        env = dict(self.env, __CK_BASE=self._baseline(), __CK_STATE=str(self._state),
+                   __CK_CWD=str(self._cwd))
+        started = time.monotonic()
+        process = subprocess.Popen(
+            ["bash", "-c", _SAVE_STATE + "\n" + command],
+            cwd=self.workspace, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+            start_new_session=True,
+        )
+        lines: list[str] = []
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+            if on_output:
+                on_output(line.rstrip("\n"))
+            if time.monotonic() - started > timeout:
+                process.kill()
+                lines.append(f"(stopped after {timeout:.0f}s)\n")
+                break
+        exit_code = process.wait()
+        return CommandResult(command, exit_code, "".join(lines), time.monotonic() - started)
+
+    def forget(self) -> None:
+        """Drop the carried variables and directory (a fresh console)."""
+        self._state.unlink(missing_ok=True)
+        self._cwd.unlink(missing_ok=True)
+
+
+def quote(value: str) -> str:
+    return shlex.quote(value)
+
+
+def is_aws_command(command: str) -> bool:
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return False
+    return bool(words) and os.path.basename(words[0]) == "aws"

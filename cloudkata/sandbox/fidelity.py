@@ -1,0 +1,68 @@
+"""Where moto is not AWS, and a lab's lesson depends on it, we correct moto here.
+
+Each correction is a small, named patch applied in the sandbox's own process only. moto is
+pinned to one exact version because these reach into its backends; re-measure on upgrade
+(see shared/design/sandbox-fidelity.md).
+"""
+
+from __future__ import annotations
+
+import json
+
+# service principal -> (the role name AWS really uses, the managed policy AWS attaches)
+SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
+    "ecs.amazonaws.com": ("AWSServiceRoleForECS", "AmazonECSServiceRolePolicy"),
+    "eks.amazonaws.com": ("AWSServiceRoleForAmazonEKS", "AmazonEKSServiceRolePolicy"),
+    "eks-nodegroup.amazonaws.com": (
+        "AWSServiceRoleForAmazonEKSNodegroup", "AWSServiceRoleForAmazonEKSNodegroup"),
+    "eks-fargate.amazonaws.com": (
+        "AWSServiceRoleForAmazonEKSForFargate", "AmazonEKSForFargateServiceRolePolicy"),
+    "elasticloadbalancing.amazonaws.com": (
+        "AWSServiceRoleForElasticLoadBalancing", "AWSElasticLoadBalancingServiceRolePolicy"),
+    "autoscaling.amazonaws.com": ("AWSServiceRoleForAutoScaling", "AutoScalingServiceRolePolicy"),
+    "ecs.application-autoscaling.amazonaws.com": (
+        "AWSServiceRoleForApplicationAutoScaling_ECSService",
+        "AWSApplicationAutoscalingECSServicePolicy"),
+}
+
+
+def _patch_service_linked_roles() -> None:
+    """moto names them ``AWSServiceRoleForecs`` and attaches no policy; AWS does neither."""
+    from moto.iam.models import IAMBackend
+
+    original = IAMBackend.create_service_linked_role
+
+    def create_service_linked_role(self, service_name: str, description: str, suffix: str):
+        if service_name not in SERVICE_LINKED_ROLES:
+            return original(self, service_name, description, suffix)
+        role_name, policy_name = SERVICE_LINKED_ROLES[service_name]
+        if suffix:
+            role_name = f"{role_name}_{suffix}"
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Action": ["sts:AssumeRole"],
+                "Effect": "Allow",
+                "Principal": {"Service": [service_name]},
+            }],
+        }
+        role = self.create_role(
+            role_name,
+            json.dumps(trust),
+            f"/aws-service-role/{service_name}/",
+            permissions_boundary=None,
+            description=description,
+            tags=[],
+            max_session_duration="3600",
+            linked_service=service_name,
+        )
+        policy_arn = f"arn:aws:iam::aws:policy/aws-service-role/{policy_name}"
+        if any(p.arn == policy_arn for p in self.managed_policies.values()):
+            self.attach_role_policy(policy_arn, role_name)
+        return role
+
+    IAMBackend.create_service_linked_role = create_service_linked_role  # type: ignore[method-assign]
+
+
+def apply_all() -> None:
+    _patch_service_linked_roles()

@@ -1,0 +1,148 @@
+"""Start, find, stop and reset the sandbox process that outlives any one command or TUI.
+
+The pid/port file lives in the user runtime dir. ``stop`` only ever signals a process that
+answers our health route with its own pid, so it never kills a stranger that reused the pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import locations
+from .server import HEALTH_PATH, IDENTITY
+
+DEFAULT_PORT = 4599
+START_TIMEOUT = 20.0
+
+
+class SandboxError(RuntimeError):
+    """A sandbox problem, worded for the learner."""
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    pid: int
+    port: int
+    host: str = "127.0.0.1"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
+def _read_state(state_file: Path) -> SandboxInfo | None:
+    try:
+        data = json.loads(state_file.read_text())
+        return SandboxInfo(int(data["pid"]), int(data["port"]), data.get("host", "127.0.0.1"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _health(endpoint: str, timeout: float = 1.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(endpoint + HEALTH_PATH, timeout=timeout) as response:
+            data = json.loads(response.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return data if data.get("name") == IDENTITY else None
+
+
+def status(state_file: Path | None = None) -> SandboxInfo | None:
+    """The running sandbox we started, or None."""
+    state_file = state_file or locations.sandbox_state_file()
+    info = _read_state(state_file)
+    if info is None:
+        return None
+    health = _health(info.endpoint)
+    if health is None or health.get("pid") != info.pid:
+        return None
+    return info
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def start(port: int = DEFAULT_PORT, state_file: Path | None = None,
+          log_file: Path | None = None) -> SandboxInfo:
+    """Start the sandbox in the background (or return the one already running)."""
+    state_file = state_file or locations.sandbox_state_file()
+    log_file = log_file or locations.sandbox_log_file()
+    running = status(state_file)
+    if running:
+        return running
+    if port and not _port_free(port):
+        raise SandboxError(
+            f"Port {port} on 127.0.0.1 is taken by another program; "
+            "start the sandbox on another one with --port."
+        )
+    state_file.unlink(missing_ok=True)
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", PYTHONWARNINGS="ignore")
+    with open(log_file, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cloudkata.sandbox.server", "--port", str(port),
+             "--state-file", str(state_file)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+            start_new_session=True, close_fds=True,
+        )
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SandboxError(f"The sandbox exited at start-up; see {log_file}.")
+        info = status(state_file)
+        if info:
+            return info
+        time.sleep(0.05)
+    process.terminate()
+    raise SandboxError(f"The sandbox did not answer within {START_TIMEOUT:.0f}s; see {log_file}.")
+
+
+def stop(state_file: Path | None = None) -> bool:
+    """Stop the sandbox we started. Returns False when none was running."""
+    state_file = state_file or locations.sandbox_state_file()
+    info = status(state_file)
+    if info is None:
+        state_file.unlink(missing_ok=True)
+        return False
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _health(info.endpoint, 0.2):
+        time.sleep(0.05)
+    state_file.unlink(missing_ok=True)
+    return True
+
+
+def reset(endpoint: str) -> None:
+    """Wipe every resource in the sandbox (moto's reset route; ~10 ms)."""
+    request = urllib.request.Request(endpoint + "/moto-api/reset", method="POST", data=b"")
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except OSError as exc:
+        raise SandboxError(f"Cannot reset the sandbox at {endpoint}: {exc}") from exc
+
+
+def ensure_running(port: int = DEFAULT_PORT, announce=None) -> SandboxInfo:
+    """Return the running sandbox, starting it first (and saying so in one line) if needed."""
+    info = status()
+    if info:
+        return info
+    if announce:
+        announce(f"Starting the sandbox on 127.0.0.1:{port} (it keeps running in the background; "
+                 "`cloudkata sandbox stop` ends it).")
+    return start(port)
