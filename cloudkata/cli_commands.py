@@ -1,0 +1,369 @@
+"""The subcommands of ``cloudkata``; each is a thin call into the engine."""
+
+from __future__ import annotations
+
+import shlex
+import time
+
+import click
+
+from cloudkata.checks.result import Result, Status
+from cloudkata.labs import Lab
+
+from .cli import (
+    ExitCode, Fail, _say, catalogue_of, dump_json, exit_code_for, handle_errors, main,
+    make_target, parse_vars, target_options, var_option,
+)
+from .engine import LabSession, StepReport
+from .progress import ProgressStore
+from .sandbox import manager
+
+step_option = click.option("--step", "step_id", metavar="STEP",
+                           help="One step's id (see `cloudkata show LAB`).")
+
+
+def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target_args: dict,
+             *, progress: bool = True) -> LabSession:
+    catalogue = catalogue_of(ctx)
+    lab = catalogue.load(lab_id)
+    target = make_target(**target_args)
+    store = ProgressStore.open() if progress else None
+    if store and store.warning:
+        _say(store.warning)
+    return LabSession(lab, target, catalogue, parse_vars(variables), store)
+
+
+def _steps(session: LabSession, step_id: str | None) -> list:
+    if step_id is None:
+        return list(session.lab.steps)
+    try:
+        return [session.step(step_id)]
+    except KeyError:
+        known = ", ".join(s.id for s in session.lab.steps)
+        raise Fail(f"Lab {session.lab.id} has no step {step_id!r}. Steps: {known}.",
+                   ExitCode.USAGE) from None
+
+
+def _targs(target_kind, profile, region, endpoint_url, port) -> dict:
+    return {"kind": target_kind, "profile": profile, "region": region,
+            "endpoint_url": endpoint_url, "port": port}
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@handle_errors
+def list_labs(ctx: click.Context, as_json: bool) -> None:
+    """List the labs, in prerequisite order, with your progress."""
+    catalogue = catalogue_of(ctx)
+    store = ProgressStore.open()
+    rows = []
+    for lab in catalogue.load_all():
+        done = len(store.done_steps(lab.id) & {s.id for s in lab.steps})
+        rows.append({"id": lab.id, "title": lab.title, "minutes": lab.minutes,
+                     "steps": len(lab.steps), "done": done, "requires": lab.requires})
+    if as_json:
+        dump_json(rows)
+        return
+    for row in rows:
+        needs = f"  (after {', '.join(row['requires'])})" if row["requires"] else ""
+        click.echo(f"{row['id']:<22} {row['title']}  ·  {row['minutes']} min  ·  "
+                   f"{row['done']}/{row['steps']} steps{needs}")
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@var_option
+@click.pass_context
+@handle_errors
+def show(ctx: click.Context, lab_id: str, variables: tuple[str, ...]) -> None:
+    """Show a lab: summary, variables, and each step's suggested commands."""
+    from cloudkata.labs import resolve
+
+    lab: Lab = catalogue_of(ctx).load(lab_id)
+    values = {"region": "us-east-1", "account_id": "<account>", **lab.variables,
+              **parse_vars(variables)}
+    resolved = resolve(lab, values)
+    click.secho(f"{lab.title}  ({lab.id}, {lab.minutes} min)", bold=True)
+    click.echo(lab.summary)
+    if lab.requires:
+        click.echo(f"Requires: {', '.join(lab.requires)}")
+    if lab.cost:
+        click.echo(f"On real AWS: {lab.cost}")
+    click.echo("Variables: " + ", ".join(f"{k}={v}" for k, v in lab.variables.items()))
+    for number, step in enumerate(resolved.steps, 1):
+        click.secho(f"\n{number}. {step.title}  [--step {step.id}]", bold=True)
+        for command in step.commands:
+            click.echo(f"   $ {command}")
+    if lab.quiz:
+        click.echo(f"\nQuiz: {len(lab.quiz)} questions (in the app: key q).")
+
+
+def print_report(report: StepReport, number: int) -> None:
+    mark = "✓" if report.passed else "✗"
+    colour = "green" if report.passed else "red"
+    click.secho(f"{mark} {number}. {report.step.title}  [{report.step.id}]  "
+                f"{report.points}/{report.total} points", fg=colour, bold=True)
+    for result in report.results:
+        print_result(result)
+
+
+def print_result(result: Result) -> None:
+    colour = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "yellow",
+              Status.SKIPPED: "blue"}[result.status]
+    click.secho(f"    {result.status.symbol} {result.message}", fg=colour)
+    if result.status is Status.FAILED:
+        if result.expected:
+            click.echo(f"        expected: {result.expected}")
+        if result.actual:
+            click.echo(f"        found:    {result.actual}")
+        if result.hint:
+            click.secho(f"        hint: {result.hint}", dim=True)
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@step_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable results.")
+@target_options
+@var_option
+@click.pass_context
+@handle_errors
+def check(ctx: click.Context, lab_id: str, step_id: str | None, as_json: bool, target_kind: str,
+          profile, region, endpoint_url, port, variables) -> None:
+    """Check a lab's steps against the target's live state (read-only).
+
+    Exit 0 when every check passed, 1 when some failed, 3 when the target could not be read.
+    """
+    session = _session(ctx, lab_id, variables,
+                       _targs(target_kind, profile, region, endpoint_url, port))
+    steps = _steps(session, step_id)
+    reports = [session.check(step) for step in steps]
+    statuses = [r.status for report in reports for r in report.results]
+    if as_json:
+        dump_json({"lab": lab_id, "target": session.target.label(), "steps": [
+            {"step": rep.step.id, "passed": rep.passed, "points": rep.points,
+             "total": rep.total, "checks": [r.to_dict() for r in rep.results]}
+            for rep in reports]})
+    else:
+        for report in reports:
+            print_report(report, session.lab.step_index(report.step.id) + 1)
+        points = sum(r.points for r in reports)
+        total = sum(r.total for r in reports)
+        done = sum(r.passed for r in reports)
+        click.secho(f"\n{done}/{len(reports)} steps passed · {points}/{total} points",
+                    bold=True)
+    ctx.exit(int(exit_code_for(statuses)))
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@step_option
+@click.option("--prerequisites", is_flag=True,
+              help="First apply the solutions of the labs this one requires (fast-forward).")
+@target_options
+@var_option
+@click.pass_context
+@handle_errors
+def solve(ctx: click.Context, lab_id: str, step_id: str | None, prerequisites: bool,
+          target_kind, profile, region, endpoint_url, port, variables) -> None:
+    """Run the reference solution of a lab (or one step), then check it.
+
+    The solution is plain AWS CLI lines, printed as they run, so you can read what it did.
+    """
+    targs = _targs(target_kind, profile, region, endpoint_url, port)
+    if prerequisites:
+        from .devcheck import _prerequisites
+
+        catalogue = catalogue_of(ctx)
+        for required in _prerequisites(catalogue, catalogue.load(lab_id)):
+            click.secho(f"Fast-forwarding {required.id}", bold=True)
+            _solve_steps(_session(ctx, required.id, (), targs), None)
+    session = _session(ctx, lab_id, variables, targs)
+    ctx.exit(int(_solve_steps(session, step_id)))
+
+
+def _solve_steps(session: LabSession, step_id: str | None) -> ExitCode:
+    statuses: list[Status] = []
+    for step in _steps(session, step_id):
+        click.secho(f"{step.title}  [{step.id}]", bold=True)
+        for result in session.solve(step, on_output=lambda line: click.echo(f"  {line}")):
+            if not result.ok:
+                click.secho(f"  `{result.command}` exited {result.exit_code}; stopping.",
+                            fg="red")
+                return ExitCode.FAILED
+        report = session.check(step)
+        print_report(report, session.lab.step_index(step.id) + 1)
+        statuses.extend(r.status for r in report.results)
+    return exit_code_for(statuses)
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@step_option
+@click.option("--all", "show_all", is_flag=True, help="Show every hint at once.")
+@var_option
+@click.pass_context
+@handle_errors
+def hint(ctx: click.Context, lab_id: str, step_id: str | None, show_all: bool,
+         variables) -> None:
+    """Show the next hint for a step (hints go from a nudge to the answer)."""
+    from cloudkata.labs import resolve
+
+    lab = catalogue_of(ctx).load(lab_id)
+    resolved = resolve(lab, {"region": "us-east-1", "account_id": "<account>",
+                             **lab.variables, **parse_vars(variables)})
+    store = ProgressStore.open()
+    if step_id is None:
+        done = store.done_steps(lab.id)
+        step = next((s for s in resolved.steps if s.id not in done), resolved.steps[-1])
+    else:
+        step = _steps_of(resolved, step_id)
+    if show_all:
+        shown = len(step.hints)
+    else:
+        shown = store.take_hint(lab.id, step.id, len(step.hints))
+    click.secho(f"{step.title}  [{step.id}]", bold=True)
+    for number, text in enumerate(step.hints[:shown], 1):
+        click.echo(f"  Hint {number}/{len(step.hints)}: {text}")
+    if shown < len(step.hints):
+        click.secho("  (run again for the next hint)", dim=True)
+
+
+def _steps_of(lab: Lab, step_id: str):
+    try:
+        return lab.step(step_id)
+    except KeyError:
+        known = ", ".join(s.id for s in lab.steps)
+        raise Fail(f"Lab {lab.id} has no step {step_id!r}. Steps: {known}.",
+                   ExitCode.USAGE) from None
+
+
+@main.command()
+@target_options
+@handle_errors
+def env(target_kind, profile, region, endpoint_url, port) -> None:
+    """Print `export` lines that point your own shell's `aws` at the target.
+
+    \b
+    Use:  eval "$(cloudkata env)"
+    """
+    target = make_target(target_kind, profile, region, endpoint_url, port, identify=False)
+    for name, value in target.exports().items():
+        click.echo(f"export {name}={shlex.quote(value)}")
+    if target.kind != "aws":
+        click.echo("unset AWS_PROFILE AWS_SESSION_TOKEN")
+    else:
+        click.echo("unset AWS_ENDPOINT_URL")
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@step_option
+@click.option("--workspace", is_flag=True, help="Also restore the lab's starter files.")
+@click.pass_context
+@handle_errors
+def reset(ctx: click.Context, lab_id: str, step_id: str | None, workspace: bool) -> None:
+    """Forget your progress on a lab (or one step). AWS resources are not touched."""
+    lab = catalogue_of(ctx).load(lab_id)
+    if step_id:
+        _steps_of(lab, step_id)
+    ProgressStore.open().reset_lab(lab.id, step_id)
+    if workspace:
+        from . import locations
+        from .engine import LabSession as _LS  # noqa: F401
+
+        import shutil
+
+        shutil.rmtree(locations.workspace_dir(lab.id), ignore_errors=True)
+    click.echo(f"Progress on {lab.id}{' step ' + step_id if step_id else ''} is reset.")
+
+
+@main.group()
+def sandbox() -> None:
+    """Run the embedded AWS sandbox (moto on 127.0.0.1) in the background."""
+
+
+@sandbox.command("start")
+@click.option("--port", type=int, default=manager.DEFAULT_PORT, show_default=True,
+              envvar="CLOUDKATA_SANDBOX_PORT")
+@handle_errors
+def sandbox_start(port: int) -> None:
+    """Start the sandbox (it keeps running until `cloudkata sandbox stop`)."""
+    started = time.monotonic()
+    already = manager.status()
+    info = manager.start(port)
+    if already:
+        click.echo(f"The sandbox is already running at {info.endpoint} (pid {info.pid}).")
+    else:
+        click.echo(f"Sandbox running at {info.endpoint} (pid {info.pid}, "
+                   f"{time.monotonic() - started:.1f}s).")
+    click.echo('Point your shell at it with: eval "$(cloudkata env)"')
+
+
+@sandbox.command("stop")
+@handle_errors
+def sandbox_stop() -> None:
+    """Stop the sandbox this user started; its resources are lost."""
+    click.echo("Sandbox stopped." if manager.stop() else "No sandbox was running.")
+
+
+@sandbox.command("status")
+@click.pass_context
+@handle_errors
+def sandbox_status(ctx: click.Context) -> None:
+    """Say whether the sandbox runs, and where. Exit 3 when it does not."""
+    info = manager.status()
+    if info is None:
+        click.echo("The sandbox is not running (start it with `cloudkata sandbox start`).")
+        ctx.exit(int(ExitCode.UNREACHABLE))
+    click.echo(f"Running at {info.endpoint} (pid {info.pid}).")
+
+
+@sandbox.command("reset")
+@click.option("--port", type=int, default=manager.DEFAULT_PORT, envvar="CLOUDKATA_SANDBOX_PORT")
+@handle_errors
+def sandbox_reset(port: int) -> None:
+    """Delete every resource in the sandbox (your progress is kept)."""
+    info = manager.ensure_running(port, _say)
+    manager.reset(info.endpoint)
+    click.echo("The sandbox is empty again.")
+
+
+@main.group()
+def dev() -> None:
+    """Tools for lab authors."""
+
+
+@dev.command("check")
+@click.argument("lab_ids", nargs=-1, metavar="[LAB]...")
+@click.option("--static", is_flag=True,
+              help="Only validate files and references; do not touch the sandbox.")
+@click.option("--port", type=int, default=manager.DEFAULT_PORT, envvar="CLOUDKATA_SANDBOX_PORT")
+@click.pass_context
+@handle_errors
+def dev_check_command(ctx: click.Context, lab_ids: tuple[str, ...], static: bool,
+                      port: int) -> None:
+    """Test labs like code: schema, references, and on a fresh sandbox that every step's
+    checks fail before its solution and pass after it, and that teardown leaves nothing.
+
+    It RESETS the sandbox (all resources are deleted). Exit 0 when all labs are sound, 2 if not.
+    """
+    from .devcheck import dev_check
+    from .targets import resolve_target
+
+    catalogue = catalogue_of(ctx)
+    target = None if static else resolve_target("sandbox", port=port, announce=_say)
+    started = time.monotonic()
+    verdicts = dev_check(catalogue, list(lab_ids) or None, target, _say)
+    for verdict in verdicts:
+        if verdict.ok:
+            click.secho(f"✓ {verdict.lab_id}", fg="green")
+        else:
+            click.secho(f"✗ {verdict.lab_id}", fg="red")
+            for problem in verdict.problems:
+                click.echo(f"    {problem}")
+    bad = [v for v in verdicts if not v.ok]
+    click.echo(f"{len(verdicts) - len(bad)}/{len(verdicts)} labs sound "
+               f"({time.monotonic() - started:.1f}s).")
+    ctx.exit(int(ExitCode.USAGE if bad else ExitCode.OK))

@@ -1,0 +1,349 @@
+"""IAM checks against the real sandbox: each passes on the right state and fails, naming the
+resource and the cause, on the wrong one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from cloudkata.checks import Result, Status, get
+from cloudkata.targets import Target
+
+EC2_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+BUCKET = "arn:aws:s3:::kata-assets"
+
+
+def trust(service: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service},
+                       "Action": "sts:AssumeRole"}],
+    })
+
+
+def policy(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.fixture
+def iam(sandbox: Target) -> Any:
+    return boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def run(sandbox: Target, check_id: str, **params: Any) -> Result:
+    """Run a registered check exactly as a lab would: validated params, read-only session."""
+    spec = get(check_id)
+    return spec.function(sandbox.read_only(), spec.params.model_validate(params))
+
+
+def make_role(iam: Any, name: str, service: str = "ec2.amazonaws.com") -> None:
+    iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust(service))
+
+
+# --- role_exists ---------------------------------------------------------------------------
+
+
+def test_role_exists_passes_and_names_the_arn(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "app")
+    result = run(sandbox, "iam.role_exists", role="app")
+    assert result.status is Status.PASSED
+    assert "arn:aws:iam::123456789012:role/app" in result.message
+
+
+def test_role_exists_fails_for_a_missing_role(sandbox: Target) -> None:
+    result = run(sandbox, "iam.role_exists", role="ghost")
+    assert result.status is Status.FAILED
+    assert "ghost" in result.message
+    assert result.actual == "no such role"
+
+
+# --- role_trusts_service -------------------------------------------------------------------
+
+
+def test_trusts_service_passes(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole", "ec2.amazonaws.com")
+    result = run(sandbox, "iam.role_trusts_service", role="ecsInstanceRole",
+                 service="ec2.amazonaws.com")
+    assert result.status is Status.PASSED
+    assert "ecsInstanceRole" in result.message
+
+
+def test_trusts_service_fails_when_it_trusts_another_service(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole", "ecs-tasks.amazonaws.com")
+    result = run(sandbox, "iam.role_trusts_service", role="ecsInstanceRole",
+                 service="ec2.amazonaws.com")
+    assert result.status is Status.FAILED
+    assert "ecsInstanceRole" in result.message
+    assert "ec2.amazonaws.com" in result.message
+    assert result.actual == "trusts ecs-tasks.amazonaws.com"
+
+
+def test_trusts_service_fails_when_only_an_account_is_trusted(
+    sandbox: Target, iam: Any
+) -> None:
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="human", AssumeRolePolicyDocument=document)
+    result = run(sandbox, "iam.role_trusts_service", role="human", service="ec2.amazonaws.com")
+    assert result.status is Status.FAILED
+    assert result.actual == "trusts no AWS service"
+
+
+def test_trusts_service_missing_role_names_roles_that_do_trust_it(
+    sandbox: Target, iam: Any
+) -> None:
+    make_role(iam, "myEcsRole", "ec2.amazonaws.com")
+    result = run(sandbox, "iam.role_trusts_service", role="ecsInstanceRole",
+                 service="ec2.amazonaws.com")
+    assert result.status is Status.FAILED
+    assert "ecsInstanceRole does not exist" in result.message
+    assert "myEcsRole" in result.message  # discovery: the learner used another name
+    assert result.actual is not None and "myEcsRole" in result.actual
+
+
+def test_trusts_service_missing_role_without_discovery(sandbox: Target) -> None:
+    result = run(sandbox, "iam.role_trusts_service", role="ecsInstanceRole",
+                 service="ec2.amazonaws.com")
+    assert result.status is Status.FAILED
+    assert result.message == "Role ecsInstanceRole does not exist."
+
+
+# --- role_has_managed_policy ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wanted", ["AmazonEC2ContainerServiceforEC2Role", EC2_ROLE_POLICY])
+def test_managed_policy_passes_by_name_or_arn(sandbox: Target, iam: Any, wanted: str) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole", policy=wanted)
+    assert result.status is Status.PASSED
+    assert "AmazonEC2ContainerServiceforEC2Role" in result.message
+
+
+def test_managed_policy_fails_when_not_attached(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole",
+                 policy="AmazonEC2ContainerServiceforEC2Role")
+    assert result.status is Status.FAILED
+    assert "ecsInstanceRole" in result.message
+    assert "AmazonEC2ContainerServiceforEC2Role" in result.message
+    assert result.actual == "no managed policies attached"
+
+
+def test_managed_policy_fails_naming_what_is_attached(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(
+        RoleName="ecsInstanceRole",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole",
+                 policy="AmazonEC2ContainerServiceforEC2Role")
+    assert result.status is Status.FAILED
+    assert result.actual == "attached: AmazonECSTaskExecutionRolePolicy"
+
+
+def test_managed_policy_fails_for_a_missing_role(sandbox: Target) -> None:
+    result = run(sandbox, "iam.role_has_managed_policy", role="ghost",
+                 policy="AmazonEC2ContainerServiceforEC2Role")
+    assert result.status is Status.FAILED
+    assert "ghost does not exist" in result.message
+
+
+# --- instance_profile_contains_role --------------------------------------------------------
+
+
+def test_instance_profile_passes(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.create_instance_profile(InstanceProfileName="ecsProfile")
+    iam.add_role_to_instance_profile(InstanceProfileName="ecsProfile", RoleName="ecsInstanceRole")
+    result = run(sandbox, "iam.instance_profile_contains_role", profile="ecsProfile",
+                 role="ecsInstanceRole")
+    assert result.status is Status.PASSED
+    assert "ecsProfile" in result.message and "ecsInstanceRole" in result.message
+
+
+def test_instance_profile_missing(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    result = run(sandbox, "iam.instance_profile_contains_role", profile="ecsProfile",
+                 role="ecsInstanceRole")
+    assert result.status is Status.FAILED
+    assert "Instance profile ecsProfile does not exist" in result.message
+    assert result.actual == "no such profile"
+
+
+def test_instance_profile_empty(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.create_instance_profile(InstanceProfileName="ecsProfile")
+    result = run(sandbox, "iam.instance_profile_contains_role", profile="ecsProfile",
+                 role="ecsInstanceRole")
+    assert result.status is Status.FAILED
+    assert "ecsProfile" in result.message and "ecsInstanceRole" in result.message
+    assert result.actual == "the profile holds no role"
+
+
+def test_instance_profile_holding_another_role(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "other")
+    iam.create_instance_profile(InstanceProfileName="ecsProfile")
+    iam.add_role_to_instance_profile(InstanceProfileName="ecsProfile", RoleName="other")
+    result = run(sandbox, "iam.instance_profile_contains_role", profile="ecsProfile",
+                 role="ecsInstanceRole")
+    assert result.status is Status.FAILED
+    assert result.actual == "holds other"
+
+
+# --- service_linked_role_present -----------------------------------------------------------
+
+
+def test_service_linked_role_passes(sandbox: Target, iam: Any) -> None:
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
+                 name="AWSServiceRoleForECS")
+    assert result.status is Status.PASSED
+    assert "AWSServiceRoleForECS" in result.message
+
+
+def test_service_linked_role_missing(sandbox: Target, iam: Any) -> None:
+    # A role merely *named* like the SLR, outside the service-role path, is not the SLR.
+    make_role(iam, "AWSServiceRoleForECS", "ecs.amazonaws.com")
+    result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
+                 name="AWSServiceRoleForECS")
+    assert result.status is Status.FAILED
+    assert "AWSServiceRoleForECS" in result.message and "ecs.amazonaws.com" in result.message
+    assert result.actual == "no service-linked role for it"
+
+
+def test_service_linked_role_with_another_name(sandbox: Target, iam: Any) -> None:
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com", CustomSuffix="x")
+    result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
+                 name="AWSServiceRoleForECS")
+    assert result.status is Status.FAILED
+    assert result.actual == "found AWSServiceRoleForECS_x"
+
+
+# --- role_may_call -------------------------------------------------------------------------
+
+
+def test_may_call_allowed_by_managed_policy(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    result = run(sandbox, "iam.role_may_call", role="ecsInstanceRole",
+                 actions=["ecs:RegisterContainerInstance", "logs:PutLogEvents"])
+    assert result.status is Status.PASSED
+    assert "ecs:RegisterContainerInstance" in result.message
+
+
+def test_may_call_refused_by_an_explicit_deny(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    iam.put_role_policy(RoleName="ecsInstanceRole", PolicyName="no-register",
+                        PolicyDocument=policy({"Sid": "NoRegister", "Effect": "Deny",
+                                               "Action": "ecs:Register*", "Resource": "*"}))
+    result = run(sandbox, "iam.role_may_call", role="ecsInstanceRole",
+                 actions=["ecs:RegisterContainerInstance", "logs:PutLogEvents"])
+    assert result.status is Status.FAILED
+    assert "ecs:RegisterContainerInstance explicitly denied" in result.message
+    assert "no-register" in result.message and "NoRegister" in result.message
+    assert "logs:PutLogEvents" not in result.message  # that one is allowed
+
+
+def test_may_call_refused_without_policies(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    result = run(sandbox, "iam.role_may_call", role="ecsInstanceRole",
+                 actions=["ecs:RegisterContainerInstance"])
+    assert result.status is Status.FAILED
+    assert "ecsInstanceRole" in result.message
+    assert "ecs:RegisterContainerInstance not allowed" in result.message
+    assert result.actual == "the role has no policies"
+
+
+def test_may_call_scoped_to_a_resource(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="read",
+                        PolicyDocument=policy({"Effect": "Allow", "Action": "s3:GetObject",
+                                               "Resource": f"{BUCKET}/*"}))
+    inside = run(sandbox, "iam.role_may_call", role="task", actions=["s3:GetObject"],
+                 resource=f"{BUCKET}/reports/latest.json")
+    outside = run(sandbox, "iam.role_may_call", role="task", actions=["s3:GetObject"],
+                  resource="arn:aws:s3:::other-bucket/x")
+    assert inside.status is Status.PASSED
+    assert outside.status is Status.FAILED
+    assert "arn:aws:s3:::other-bucket/x" in outside.message
+
+
+def test_may_call_missing_role(sandbox: Target) -> None:
+    result = run(sandbox, "iam.role_may_call", role="ghost", actions=["s3:GetObject"])
+    assert result.status is Status.FAILED
+    assert "ghost does not exist" in result.message
+
+
+# --- role_least_privilege ------------------------------------------------------------------
+
+
+def test_least_privilege_passes_for_a_tight_policy(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="read", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"},
+        {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": BUCKET},
+    ))
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.PASSED
+    assert "task" in result.message
+
+
+def test_least_privilege_fails_for_a_whole_service_action(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="read", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": f"{BUCKET}/*"}))
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert "task" in result.message
+    assert result.actual is not None
+    assert "inline policy read" in result.actual
+    assert 'allows every s3 action ("s3:*")' in result.actual
+
+
+def test_least_privilege_fails_for_every_resource(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="read", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert result.actual is not None and '"Resource": "*"' in result.actual
+    assert "s3 action" not in result.actual
+
+
+def test_least_privilege_judges_managed_policies_too(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.attach_role_policy(RoleName="task",
+                           PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert result.actual is not None and "AmazonS3FullAccess" in result.actual
+
+
+def test_least_privilege_fails_without_policies(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert "task has no policies" in result.message
+    assert result.actual == "no policies"
+
+
+def test_least_privilege_missing_role(sandbox: Target) -> None:
+    result = run(sandbox, "iam.role_least_privilege", role="ghost")
+    assert result.status is Status.FAILED
+    assert "ghost does not exist" in result.message
+
+
+def test_every_iam_check_is_covered() -> None:
+    """A new IAM check must get tests here too."""
+    from cloudkata.checks import all_checks
+
+    covered = {"iam.role_exists", "iam.role_trusts_service", "iam.role_has_managed_policy",
+               "iam.instance_profile_contains_role", "iam.service_linked_role_present",
+               "iam.role_may_call", "iam.role_least_privilege"}
+    assert {cid for cid in all_checks() if cid.startswith("iam.")} == covered
