@@ -1,0 +1,132 @@
+"""The headless CLI as a learner and an instructor use it; exit codes are an API."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cloudkata.cli import main
+from cloudkata.exit_codes import ExitCode
+from cloudkata.targets import Target
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_check_fails_on_an_empty_sandbox_and_passes_after_solve(
+    sandbox: Target, labs_home: Path
+) -> None:
+    at = ("--endpoint-url", sandbox.endpoint_url)
+    code, out = cli("check", "ecs-iam-roles", *at)
+    assert code == ExitCode.FAILED
+    assert "Role ecsInstanceRole does not exist." in out
+    assert "expected: a role named ecsInstanceRole" in out
+
+    code, out = cli("solve", "ecs-iam-roles", *at)
+    assert code == ExitCode.OK, out
+    code, out = cli("check", "ecs-iam-roles", *at, "--json")
+    assert code == ExitCode.OK
+    report = json.loads(out)
+    assert all(step["passed"] for step in report["steps"])
+    assert [s["step"] for s in report["steps"]] == [
+        "instance-role", "execution-role", "task-role", "service-linked-role"]
+
+
+def test_check_one_step_and_progress_shows_in_list(sandbox: Target, labs_home: Path) -> None:
+    at = ("--endpoint-url", sandbox.endpoint_url)
+    assert cli("solve", "ecs-iam-roles", "--step", "instance-role", *at)[0] == ExitCode.OK
+    code, out = cli("check", "ecs-iam-roles", "--step", "instance-role", *at)
+    assert code == ExitCode.OK
+    assert "1/1 steps passed" in out
+    code, out = cli("list")
+    assert "1/4 steps" in out
+
+
+def test_hints_are_progressive_and_remembered(labs_home: Path) -> None:
+    _, first = cli("hint", "ecs-iam-roles", "--step", "task-role")
+    assert "Hint 1/4" in first and "Hint 2/4" not in first
+    _, second = cli("hint", "ecs-iam-roles", "--step", "task-role")
+    assert "Hint 2/4" in second
+    _, everything = cli("hint", "ecs-iam-roles", "--step", "task-role", "--all")
+    assert "Hint 4/4" in everything and "kata-app-task-role" in everything
+
+
+def test_show_substitutes_variables_and_overrides(labs_home: Path) -> None:
+    code, out = cli("show", "ecs-iam-roles", "--var", "instance_role=myHostRole")
+    assert code == ExitCode.OK
+    assert "aws iam create-role --role-name myHostRole" in out
+
+
+def test_env_prints_exports_for_the_shell(sandbox: Target) -> None:
+    code, out = cli("env", "--endpoint-url", sandbox.endpoint_url)
+    assert code == ExitCode.OK
+    assert f"export AWS_ENDPOINT_URL={sandbox.endpoint_url}" in out
+    assert "export AWS_REGION=us-east-1" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("check", "no-such-lab"), "There is no lab 'no-such-lab'"),
+        (("hint", "ecs-iam-roles", "--step", "nope"), "has no step 'nope'"),
+        (("show", "ecs-iam-roles", "--var", "novalue"), "--var takes NAME=VALUE"),
+    ],
+)
+def test_usage_errors_exit_2_with_one_sentence(args: tuple[str, ...], message: str,
+                                               labs_home: Path) -> None:
+    code, out = cli(*args)
+    assert code == ExitCode.USAGE
+    assert message in out
+    assert "Traceback" not in out
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoint_exits_3_in_one_line(labs_home: Path) -> None:
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    result = subprocess.run(
+        [sys.executable, "-m", "cloudkata", "check", "ecs-iam-roles", "--endpoint-url", endpoint],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == ExitCode.UNREACHABLE
+    assert "Cannot reach" in result.stderr and endpoint in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unknown_profile_exits_3(labs_home: Path, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config").write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "config"))
+    code, out = cli("check", "ecs-iam-roles", "--target", "aws", "--profile", "nobody")
+    assert code == ExitCode.UNREACHABLE
+    assert "nobody" in out and "could not be found" in out
+
+
+def test_malformed_lab_file_names_file_line_and_field(tmp_path: Path) -> None:
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "broken.yaml").write_text(
+        "id: broken\ntitle: Broken\nsummary: s\nminutes: 5\nsteps:\n"
+        "  - id: one\n    title: One\n    text: x.md\n    chekcs: []\n"
+        "    hints: [h]\n    solution: [aws sts get-caller-identity]\n")
+    code, out = cli("--labs-dir", str(labs), "show", "broken")
+    assert code == ExitCode.USAGE
+    assert f"{labs / 'broken.yaml'}:9: steps[0].chekcs: unknown field" in out
+
+
+def test_help_teaches_exit_codes_and_a_session() -> None:
+    code, out = cli("--help")
+    assert code == 0
+    assert "Exit codes" in out and 'eval "$(cloudkata env)"' in out

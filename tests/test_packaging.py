@@ -1,0 +1,65 @@
+"""The wheel carries everything: code, lab YAML, Markdown, starter files, .tcss.
+
+A wheel can silently miss package data; this builds one, installs it (without the source tree
+on the path) into a fresh venv and runs a lab from it against the test sandbox.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+
+from cloudkata.targets import Target
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
+                    str(work / "dist"), str(ROOT)], check=True, capture_output=True)
+    wheel = next((work / "dist").glob("cloudkata-*.whl"))
+    env_dir = work / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    target_site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True).stdout.strip()
+    # dependencies come from the test venv's site-packages (plain path: no editable hooks)
+    Path(target_site, "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--quiet",
+                    "--target", target_site, str(wheel)], check=True, capture_output=True)
+    return env_dir
+
+
+def test_wheel_contains_labs_content_and_styles(installed_wheel: Path) -> None:
+    python = installed_wheel / "bin" / "python"
+    code = ("import cloudkata, importlib.resources as r; print(cloudkata.__file__); "
+            "print(r.files('cloudkata.labs').joinpath('ecs-iam-roles.yaml').is_file()); "
+            "print(r.files('cloudkata.content').joinpath('ecs-iam-roles/concepts.md').is_file());"
+            "print(r.files('cloudkata.content').joinpath("
+            "'ecs-iam-roles/workspace/ec2-trust.json').is_file());"
+            "print(r.files('cloudkata.tui').joinpath('app.tcss').is_file())")
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True,
+                         check=True, cwd=installed_wheel).stdout.split()
+    assert str(installed_wheel) in out[0], "cloudkata was imported from the source tree"
+    assert out[1:] == ["True", "True", "True", "True"]
+
+
+def test_installed_wheel_checks_a_lab(installed_wheel: Path, sandbox: Target) -> None:
+    python = installed_wheel / "bin" / "python"
+    run = [str(python), "-m", "cloudkata", "--endpoint-url", sandbox.endpoint_url]
+    static = subprocess.run([*run, "dev", "check", "--static"], capture_output=True,
+                            text=True, cwd=installed_wheel)
+    assert static.returncode == 0, static.stdout + static.stderr
+    before = subprocess.run([*run[:3], "check", "ecs-iam-roles", "--endpoint-url",
+                             sandbox.endpoint_url], capture_output=True, text=True,
+                            cwd=installed_wheel)
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "Role ecsInstanceRole does not exist" in before.stdout
