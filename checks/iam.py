@@ -60,8 +60,9 @@ def role_policies(aws: ReadOnlyAws, role: str) -> list[tuple[str, Any]]:
     documents: list[tuple[str, Any]] = []
     for arn in attached_policy_arns(aws, role):
         version = aws.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-        document = aws.iam.get_policy_version(PolicyArn=arn, VersionId=version)
-        documents.append((f"policy {arn.rsplit('/', 1)[-1]}", document["PolicyVersion"]["Document"]))
+        version_data = aws.iam.get_policy_version(PolicyArn=arn, VersionId=version)
+        documents.append((f"policy {arn.rsplit('/', 1)[-1]}",
+                          version_data["PolicyVersion"]["Document"]))
     for name in aws.iam.paginate("list_role_policies", "PolicyNames", RoleName=role):
         document = aws.iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
         documents.append((f"inline policy {name}", document))

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import time
 
 import click
 
 from cloudkata.checks.result import Result, Status
-from cloudkata.labs import Lab
+from cloudkata.labs import Lab, Step
 
+from . import locations
 from .cli import (
-    ExitCode, Fail, _say, catalogue_of, dump_json, exit_code_for, handle_errors, main,
-    make_target, parse_vars, target_options, var_option,
+    ExitCode,
+    Fail,
+    _say,
+    catalogue_of,
+    dump_json,
+    exit_code_for,
+    handle_errors,
+    main,
+    make_target,
+    parse_vars,
+    target_options,
+    var_option,
 )
 from .engine import LabSession, StepReport
 from .progress import ProgressStore
@@ -33,15 +45,10 @@ def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target
     return LabSession(lab, target, catalogue, parse_vars(variables), store)
 
 
-def _steps(session: LabSession, step_id: str | None) -> list:
+def _steps(session: LabSession, step_id: str | None) -> list[Step]:
     if step_id is None:
         return list(session.lab.steps)
-    try:
-        return [session.step(step_id)]
-    except KeyError:
-        known = ", ".join(s.id for s in session.lab.steps)
-        raise Fail(f"Lab {session.lab.id} has no step {step_id!r}. Steps: {known}.",
-                   ExitCode.USAGE) from None
+    return [_steps_of(session.lab, step_id)]
 
 
 def _targs(target_kind, profile, region, endpoint_url, port) -> dict:
@@ -230,7 +237,7 @@ def hint(ctx: click.Context, lab_id: str, step_id: str | None, show_all: bool,
         click.secho("  (run again for the next hint)", dim=True)
 
 
-def _steps_of(lab: Lab, step_id: str):
+def _steps_of(lab: Lab, step_id: str) -> Step:
     try:
         return lab.step(step_id)
     except KeyError:
@@ -270,13 +277,34 @@ def reset(ctx: click.Context, lab_id: str, step_id: str | None, workspace: bool)
         _steps_of(lab, step_id)
     ProgressStore.open().reset_lab(lab.id, step_id)
     if workspace:
-        from . import locations
-        from .engine import LabSession as _LS  # noqa: F401
-
-        import shutil
-
         shutil.rmtree(locations.workspace_dir(lab.id), ignore_errors=True)
     click.echo(f"Progress on {lab.id}{' step ' + step_id if step_id else ''} is reset.")
+
+
+@main.command()
+@click.argument("lab_id", metavar="LAB")
+@click.pass_context
+@handle_errors
+def quiz(ctx: click.Context, lab_id: str) -> None:
+    """Answer a lab's knowledge-check quiz; each answer is explained and remembered."""
+    lab = catalogue_of(ctx).load(lab_id)
+    if not lab.quiz:
+        raise Fail(f"Lab {lab.id} has no quiz.", ExitCode.USAGE)
+    store = ProgressStore.open()
+    right = 0
+    for number, question in enumerate(lab.quiz, 1):
+        click.secho(f"\n{number}/{len(lab.quiz)}. {question.question}", bold=True)
+        for index, choice in enumerate(question.choices, 1):
+            click.echo(f"   {index}) {choice}")
+        answer = click.prompt("Your answer", type=click.IntRange(1, len(question.choices))) - 1
+        correct = answer == question.answer
+        right += correct
+        store.answer_quiz(lab.id, question.id, answer, correct)
+        verdict = "Right." if correct else f"Not quite: {question.answer + 1}) " \
+            f"{question.choices[question.answer]}."
+        click.secho(verdict, fg="green" if correct else "red")
+        click.echo(f"   {question.explanation}")
+    click.secho(f"\n{right}/{len(lab.quiz)} right.", bold=True)
 
 
 @main.group()

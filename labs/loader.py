@@ -88,16 +88,21 @@ def parse_lab(path: Path, text: str | None = None) -> Lab:
         problems = []
         for err in exc.errors():
             loc = tuple(err["loc"])
-            if err["type"] == "extra_forbidden":
-                message = "unknown field (check its spelling)"
-            else:
-                message = err["msg"]
-            problems.append((_line_of(root, loc), _field_path(loc), message))
+            problems.append((_line_of(root, loc), _field_path(loc), _error_message(err)))
         raise LabFileError(path, problems) from None
     if path.stem != lab.id:
         raise LabFileError(path, [(_line_of(root, ("id",)), "id",
                                    f"{lab.id!r} does not match the file name {path.stem!r}")])
     return lab
+
+
+def _error_message(err: Any) -> str:
+    """Pydantic's message, minus its "Value error, " prefix; unknown keys said plainly."""
+    if err["type"] == "extra_forbidden":
+        return "unknown field (check its spelling)"
+    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        return str(err["ctx"]["error"])
+    return err["msg"]
 
 
 @dataclass
@@ -117,7 +122,8 @@ class Catalogue:
             content = Path(content_env) if content_env else sibling
             return cls(labs, content)
         labs = Path(str(resources.files("cloudkata.labs")))
-        content = Path(content_env) if content_env else Path(str(resources.files("cloudkata.content")))
+        packaged = Path(str(resources.files("cloudkata.content")))
+        content = Path(content_env) if content_env else packaged
         return cls(labs, content)
 
     def lab_files(self) -> list[Path]:

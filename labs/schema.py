@@ -71,7 +71,8 @@ class Lab(Model):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Lab:
-        for kind, ids in (("step", [s.id for s in self.steps]), ("quiz", [q.id for q in self.quiz])):
+        kinds = (("step", [s.id for s in self.steps]), ("quiz", [q.id for q in self.quiz]))
+        for kind, ids in kinds:
             seen: set[str] = set()
             for item in ids:
                 if item in seen:
@@ -89,13 +90,14 @@ class Lab(Model):
         return [s.id for s in self.steps].index(step_id)
 
 
-VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+VARIABLE = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:
     """Replace ``{name}`` with known variables in strings, lists and dicts.
 
-    Unknown names are left alone, so JSON such as ``{"Version": ...}`` in a command survives.
+    Unknown names are left alone, so JSON such as ``{"Version": ...}`` in a command survives;
+    so is the shell's own ``${name}``, which a command means for bash, not for us.
     """
     if isinstance(value, str):
         return VARIABLE.sub(lambda m: variables.get(m.group(1), m.group(0)), value)
