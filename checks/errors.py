@@ -7,6 +7,8 @@ without the service becomes ``error`` or ``skipped`` — the environment, not th
 
 from __future__ import annotations
 
+import re
+
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -58,7 +60,9 @@ def describe_environment_error(exc: BaseException, endpoint: str | None = None) 
     if isinstance(exc, NoCredentialsError | PartialCredentialsError | TokenRetrievalError):
         return "No usable AWS credentials: set a profile with --profile or run `aws configure`."
     if isinstance(exc, ProfileNotFound):
-        return f"{exc}. List your profiles with `aws configure list-profiles`."
+        profile = getattr(exc, "kwargs", {}).get("profile", "")
+        return (f"The AWS profile {profile!r} could not be found: "
+                "list yours with `aws configure list-profiles`.")
     if isinstance(exc, NoRegionError):
         return "No region is set: pass --region or set AWS_REGION."
     if isinstance(exc, ClientError):
@@ -104,6 +108,10 @@ def result_for_exception(
     return error(f"The check itself failed ({type(exc).__name__}: {exc}).")
 
 
+_LOCALSTACK_SERVICE = re.compile(r"for service '?([A-Za-z0-9-]+)'?", re.IGNORECASE)
+
+
 def _op_service(exc: ClientError) -> str | None:
-    name = getattr(exc, "operation_name", "") or ""
-    return None if not name else None
+    """The service LocalStack names in its "not included in your license plan" message."""
+    match = _LOCALSTACK_SERVICE.search(_message(exc))
+    return match.group(1).lower() if match else None

@@ -49,11 +49,20 @@ class ProgressStore:
                 raise ValueError(f"schema {data.get('schema')!r}, expected {SCHEMA_VERSION}")
             return data
         except (OSError, ValueError) as exc:
-            aside = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            aside = self._aside_name()
             self.path.replace(aside)
             self.warning = (f"Your progress file could not be read ({exc}); it was moved to "
                             f"{aside} and a new one started.")
             return empty
+
+    def _aside_name(self) -> Path:
+        """A name no earlier corrupt copy has: two in one second must not overwrite each other."""
+        stem = f"{self.path.name}.corrupt-{int(time.time())}"
+        aside, n = self.path.with_name(stem), 1
+        while aside.exists():
+            n += 1
+            aside = self.path.with_name(f"{stem}-{n}")
+        return aside
 
     def save(self) -> None:
         write_json(self.path, self.data)

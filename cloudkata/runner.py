@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
+from typing import IO
 
 DEFAULT_TIMEOUT = 300.0
+EXIT_GRACE = 0.2
+"""Seconds to keep reading after bash exits, for output still in the pipe."""
 
 _SAVE_STATE = r"""
 __ck_save() {
@@ -79,15 +85,29 @@ class ShellSession:
             start_new_session=True,
         )
         lines: list[str] = []
-        assert process.stdout is not None
-        for line in process.stdout:
+        queue: Queue[str | None] = Queue()
+        threading.Thread(target=_pump, args=(process.stdout, queue), daemon=True).start()
+        deadline = started + timeout
+        exited_at: float | None = None
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                _kill_group(process)
+                lines.append(f"(stopped after {timeout:.0f}s)\n")
+                break
+            if exited_at is None and process.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > EXIT_GRACE:
+                break  # the shell is done; a background job (cmd &) may hold the pipe open
+            try:
+                line = queue.get(timeout=min(0.05, deadline - now))
+            except Empty:
+                continue
+            if line is None:
+                break
             lines.append(line)
             if on_output:
                 on_output(line.rstrip("\n"))
-            if time.monotonic() - started > timeout:
-                process.kill()
-                lines.append(f"(stopped after {timeout:.0f}s)\n")
-                break
         exit_code = process.wait()
         return CommandResult(command, exit_code, "".join(lines), time.monotonic() - started)
 
@@ -95,6 +115,22 @@ class ShellSession:
         """Drop the carried variables and directory (a fresh console)."""
         self._state.unlink(missing_ok=True)
         self._cwd.unlink(missing_ok=True)
+
+
+def _pump(stream: IO[str] | None, queue: Queue[str | None]) -> None:
+    """Read lines in a thread, so a silent command cannot block the timeout."""
+    assert stream is not None
+    for line in stream:
+        queue.put(line)
+    queue.put(None)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    """Kill bash and everything it started (it leads its own session)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
 
 
 def quote(value: str) -> str:

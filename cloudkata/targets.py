@@ -54,9 +54,13 @@ class Target:
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment for the learner's ``aws`` commands: endpoint, region, credentials."""
         env = dict(os.environ if base is None else base)
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            env.pop(name, None)
+        env.pop("AWS_ENDPOINT_URL", None)
+        if self.is_emulator or self.profile:
+            # Our keys or profile replace the user's. Without a profile the aws target keeps
+            # them: checks use boto3's default chain, so commands must act as the same identity.
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID",
+                         "AWS_SECRET_ACCESS_KEY"):
+                env.pop(name, None)
         env.update(self.exports())
         bin_dir = os.path.dirname(sys.executable)  # the venv's own `aws`, activated or not
         env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")

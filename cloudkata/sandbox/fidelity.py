@@ -27,7 +27,12 @@ SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
 
 
 def _patch_service_linked_roles() -> None:
-    """moto names them ``AWSServiceRoleForecs`` and attaches no policy; AWS does neither."""
+    """moto names them ``AWSServiceRoleForecs`` and attaches no policy; AWS does neither.
+
+    A second create answers like AWS too (InvalidInput, "has been taken"), not moto's
+    EntityAlreadyExists: the lab tells learners what that AWS message means.
+    """
+    from moto.iam.exceptions import InvalidInput
     from moto.iam.models import IAMBackend
 
     original = IAMBackend.create_service_linked_role
@@ -38,6 +43,9 @@ def _patch_service_linked_roles() -> None:
         role_name, policy_name = SERVICE_LINKED_ROLES[service_name]
         if suffix:
             role_name = f"{role_name}_{suffix}"
+        if any(role.name == role_name for role in self.get_roles()):
+            raise InvalidInput(f"Service role name {role_name} has been taken in this account, "
+                               "please try a different suffix.")
         trust = {
             "Version": "2012-10-17",
             "Statement": [{
@@ -64,5 +72,20 @@ def _patch_service_linked_roles() -> None:
     IAMBackend.create_service_linked_role = create_service_linked_role  # type: ignore[method-assign]
 
 
+def _patch_managed_policies_for_the_aws_partition_only() -> None:
+    """moto builds ~1,600 AWS managed policies for each of six partitions (aws, aws-cn,
+    aws-us-gov, ...) on every reset and first use: about a second per reset. Labs run in the
+    ``aws`` partition, so the others get none; a reset then takes ~0.1 s."""
+    from moto.iam.models import IAMBackend
+
+    original = IAMBackend._init_aws_policies
+
+    def _init_aws_policies(self):  # type: ignore[no-untyped-def]
+        return original(self) if self.region_name == "aws" else []
+
+    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
+
+
 def apply_all() -> None:
     _patch_service_linked_roles()
+    _patch_managed_policies_for_the_aws_partition_only()

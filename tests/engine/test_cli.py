@@ -130,3 +130,14 @@ def test_help_teaches_exit_codes_and_a_session() -> None:
     code, out = cli("--help")
     assert code == 0
     assert "Exit codes" in out and 'eval "$(cloudkata env)"' in out
+
+
+def test_quiz_explains_and_remembers_answers(labs_home: Path) -> None:
+    result = CliRunner().invoke(main, ["quiz", "ecs-iam-roles"], input="2\n2\n3\n3\n2\n")
+    assert result.exit_code == 0, result.output
+    assert "Not quite: 1) The task execution role." in result.output
+    assert "4/5 right." in result.output
+    saved = json.loads((labs_home / "progress.json").read_text())
+    answers = saved["labs"]["ecs-iam-roles"]["quiz"]
+    assert answers["agent-role"]["correct"] is True
+    assert answers["pull-image"] == {**answers["pull-image"], "answer": 1, "correct": False}
