@@ -92,7 +92,8 @@ class CachedClient:
 class ReadOnlyAws:
     """Lazily made, cached, read-only clients: ``aws.iam.get_role(RoleName=...)``."""
 
-    def __init__(self, session: boto3.Session, endpoint_url: str | None = None) -> None:
+    def __init__(self, session: boto3.Session, endpoint_url: str | None = None,
+                 *, ignore_configured_endpoints: bool = False) -> None:
         self.session = make_read_only(session)
         self.endpoint_url = endpoint_url
         self._clients: dict[str, CachedClient] = {}
@@ -101,6 +102,8 @@ class ReadOnlyAws:
             retries={"max_attempts": 2, "mode": "standard"},
             connect_timeout=3,
             read_timeout=20,
+            # real AWS must mean real AWS, even if the shell still exports AWS_ENDPOINT_URL
+            ignore_configured_endpoint_urls=ignore_configured_endpoints,
         )
 
     def client(self, service: str) -> CachedClient:

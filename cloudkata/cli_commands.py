@@ -9,7 +9,7 @@ import time
 import click
 
 from cloudkata.checks.result import Result, Status
-from cloudkata.labs import Lab, Step
+from cloudkata.labs import Lab, Step, resolve
 
 from . import locations
 from .cli import (
@@ -26,7 +26,7 @@ from .cli import (
     target_options,
     var_option,
 )
-from .engine import LabSession, StepReport
+from .engine import LabSession, StepReport, reference_problems
 from .progress import ProgressStore
 from .sandbox import manager
 
@@ -39,6 +39,10 @@ def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target
     catalogue = catalogue_of(ctx)
     lab = catalogue.load(lab_id)
     target = make_target(**target_args)
+    problems = reference_problems(resolve(lab, lab.variables))
+    if problems:
+        raise Fail(f"Lab {lab.id} has content errors:\n  " + "\n  ".join(problems),
+                   ExitCode.USAGE)
     store = ProgressStore.open() if progress else None
     if store and store.warning:
         _say(store.warning)
@@ -85,7 +89,6 @@ def list_labs(ctx: click.Context, as_json: bool) -> None:
 @handle_errors
 def show(ctx: click.Context, lab_id: str, variables: tuple[str, ...]) -> None:
     """Show a lab: summary, variables, and each step's suggested commands."""
-    from cloudkata.labs import resolve
 
     lab: Lab = catalogue_of(ctx).load(lab_id)
     values = {"region": "us-east-1", "account_id": "<account>", **lab.variables,
@@ -215,7 +218,6 @@ def _solve_steps(session: LabSession, step_id: str | None) -> ExitCode:
 def hint(ctx: click.Context, lab_id: str, step_id: str | None, show_all: bool,
          variables) -> None:
     """Show the next hint for a step (hints go from a nudge to the answer)."""
-    from cloudkata.labs import resolve
 
     lab = catalogue_of(ctx).load(lab_id)
     resolved = resolve(lab, {"region": "us-east-1", "account_id": "<account>",

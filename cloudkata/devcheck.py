@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pydantic import ValidationError
-
-from cloudkata.checks import registry
 from cloudkata.checks.result import Status
 from cloudkata.labs import Catalogue, Lab, LabFileError, resolve
 from cloudkata.labs.schema import VARIABLE
 
 from . import inventory
-from .engine import LabSession, check_step
+from .engine import LabSession, check_step, reference_problems
 from .sandbox import manager
 from .targets import Target
 
@@ -49,19 +46,8 @@ def static_problems(catalogue: Catalogue, lab: Lab) -> list[str]:
     for relative in [lab.concepts, lab.workspace, *(s.text for s in lab.steps)]:
         if relative and not catalogue.content_path(relative).exists():
             problems.append(f"content file {relative} does not exist")
+    problems.extend(reference_problems(resolved))
     for step in resolved.steps:
-        for ref in step.checks:
-            try:
-                spec = registry.get(ref.use)
-            except KeyError as exc:
-                problems.append(f"step {step.id}: {exc}")
-                continue
-            try:
-                spec.params.model_validate(ref.with_)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    where = ".".join(str(p) for p in err["loc"])
-                    problems.append(f"step {step.id}: {ref.use} param {where}: {err['msg']}")
         for line in [*step.commands, *step.solution, *step.hints]:
             for name in VARIABLE.findall(line):
                 if name not in variables and not name.isupper():

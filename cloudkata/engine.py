@@ -9,6 +9,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from cloudkata.checks import registry
 from cloudkata.checks.errors import result_for_exception
 from cloudkata.checks.result import Result, Status
@@ -43,10 +45,38 @@ class StepReport:
         return sum(r.points for r in self.results)
 
 
+def reference_problems(lab: Lab) -> list[str]:
+    """Check ids that are not registered and params their check refuses, per step.
+
+    Run before a lab is used, so a typo in a lab file is a content error (exit 2), not a
+    check that crashes or a learner told they failed.
+    """
+    problems: list[str] = []
+    for step in lab.steps:
+        for number, ref in enumerate(step.checks):
+            where = f"step {step.id}, check {number + 1} ({ref.use})"
+            try:
+                spec = registry.get(ref.use)
+            except registry.UnknownCheckError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            try:
+                spec.params.model_validate(ref.with_)
+            except ValidationError as exc:
+                for err in exc.errors():
+                    field = ".".join(str(part) for part in err["loc"]) or "with"
+                    problems.append(f"{where}: with.{field}: {err['msg']}")
+    return problems
+
+
 def run_check(aws: ReadOnlyAws, ref_use: str, params: dict, points: int,
               fallback_hint: str | None = None) -> Result:
     """Run one registered check; anything it raises becomes a readable Result."""
-    spec = registry.get(ref_use)
+    try:
+        spec = registry.get(ref_use)
+    except registry.UnknownCheckError as exc:
+        return Result(Status.ERROR, f"Lab content error: {exc}", check_id=ref_use,
+                      points=points)
     try:
         result = spec.function(aws, spec.params.model_validate(params))
     except Exception as exc:  # noqa: BLE001 - every failure must become one sentence

@@ -49,7 +49,8 @@ class Target:
             raise TargetError(describe_environment_error(exc) or str(exc)) from None
 
     def read_only(self) -> ReadOnlyAws:
-        return ReadOnlyAws(self.boto_session(), self.endpoint_url)
+        return ReadOnlyAws(self.boto_session(), self.endpoint_url,
+                           ignore_configured_endpoints=not self.is_emulator)
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """Environment for the learner's ``aws`` commands: endpoint, region, credentials."""

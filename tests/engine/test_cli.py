@@ -141,3 +141,18 @@ def test_quiz_explains_and_remembers_answers(labs_home: Path) -> None:
     answers = saved["labs"]["ecs-iam-roles"]["quiz"]
     assert answers["agent-role"]["correct"] is True
     assert answers["pull-image"] == {**answers["pull-image"], "answer": 1, "correct": False}
+
+
+def test_a_lab_naming_an_unknown_check_is_a_content_error(tmp_path: Path,
+                                                          sandbox: Target) -> None:
+    labs = tmp_path / "labs"
+    labs.mkdir()
+    (labs / "typo.yaml").write_text(
+        "id: typo\ntitle: Typo\nsummary: s\nminutes: 5\nsteps:\n"
+        "  - id: one\n    title: One\n    text: x.md\n"
+        "    checks: [{use: iam.role_exits, with: {role: r}}]\n"
+        "    hints: [h]\n    solution: [aws sts get-caller-identity]\n")
+    code, out = cli("--labs-dir", str(labs), "check", "typo", "--endpoint-url",
+                    sandbox.endpoint_url)
+    assert code == ExitCode.USAGE
+    assert "step one, check 1 (iam.role_exits): No check is registered as 'iam.role_exits'" in out
