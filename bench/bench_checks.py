@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 
 def _cli_words(operation: str, kwargs: dict) -> list[str]:
