@@ -166,12 +166,23 @@ class LabSession:
     def run(self, command: str, on_output: Callable[[str], None] | None = None) -> CommandResult:
         return self.shell.run(command, on_output=on_output)
 
+    def cancel(self) -> bool:
+        """Stop the console command that is running, if any."""
+        return self.shell.cancel()
+
     def solve(self, step: Step, on_output: Callable[[str], None] | None = None,
-              echo: bool = True) -> list[CommandResult]:
-        """Run the step's reference solution; stop at the first command that fails."""
+              echo: bool = True,
+              on_command: Callable[[str], None] | None = None) -> list[CommandResult]:
+        """Run the step's reference solution; stop at the first command that fails.
+
+        ``on_command`` hears each command before it runs (a UI can style it); without it the
+        command is echoed to ``on_output`` as ``$ command``.
+        """
         results = []
         for line in step.solution:
-            if echo and on_output:
+            if on_command:
+                on_command(line)
+            elif echo and on_output:
                 on_output(f"$ {line}")
             result = self.shell.run(line, on_output=on_output)
             results.append(result)

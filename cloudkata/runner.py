@@ -63,6 +63,8 @@ class ShellSession:
         self._cwd = workspace / ".cloudkata-shell" / "cwd"
         self._state.parent.mkdir(parents=True, exist_ok=True)
         self._base: str | None = None
+        self._running: subprocess.Popen[str] | None = None
+        self._cancelled = False
 
     def _baseline(self) -> str:
         """Variable names a fresh bash already has: these are not the learner's to carry."""
@@ -84,6 +86,7 @@ class ShellSession:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
             start_new_session=True,
         )
+        self._running, self._cancelled = process, False
         lines: list[str] = []
         queue: Queue[str | None] = Queue()
         threading.Thread(target=_pump, args=(process.stdout, queue), daemon=True).start()
@@ -109,7 +112,25 @@ class ShellSession:
             if on_output:
                 on_output(line.rstrip("\n"))
         exit_code = process.wait()
+        self._running = None
+        if self._cancelled:
+            lines.append("(stopped)\n")
         return CommandResult(command, exit_code, "".join(lines), time.monotonic() - started)
+
+    def cancel(self) -> bool:
+        """Stop the running command and everything it started (ctrl+c in the console).
+
+        Returns False when nothing was running. Safe to call from another thread.
+        """
+        process = self._running
+        if process is None or process.poll() is not None:
+            return False
+        self._cancelled = True
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            process.terminate()
+        return True
 
     def forget(self) -> None:
         """Drop the carried variables and directory (a fresh console)."""

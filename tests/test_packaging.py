@@ -6,6 +6,7 @@ on the path) into a fresh venv and runs a lab from it against the test sandbox.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -17,13 +18,17 @@ import pytest
 from cloudkata.targets import Target
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.xdist_group("packaging")  # one build, on one worker
 
 
 @pytest.fixture(scope="module")
 def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"  # build from a copy: the work tree gets no build/ or egg-info
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", "tests", "bench"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w",
-                    str(work / "dist"), str(ROOT)], check=True, capture_output=True)
+                    str(work / "dist"), str(source)], check=True, capture_output=True)
     wheel = next((work / "dist").glob("cloudkata-*.whl"))
     env_dir = work / "venv"
     venv.create(env_dir, with_pip=False)

@@ -142,3 +142,25 @@ def test_aws_reads_files_from_the_workspace(sandbox: Target, tmp_path: Path) -> 
 )
 def test_is_aws_command(command: str, expected: bool) -> None:
     assert is_aws_command(command) is expected
+
+
+def test_cancel_stops_the_running_command_and_its_children(tmp_path) -> None:
+    import os
+    import threading
+    import time
+
+    from cloudkata.runner import ShellSession
+
+    shell = ShellSession(tmp_path, dict(os.environ))
+    assert shell.cancel() is False  # nothing running
+    results = []
+    worker = threading.Thread(target=lambda: results.append(shell.run("sleep 30 | cat")))
+    began = time.monotonic()
+    worker.start()
+    while shell._running is None and time.monotonic() - began < 5:
+        time.sleep(0.01)
+    assert shell.cancel() is True
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert results[0].exit_code != 0 and "(stopped)" in results[0].output
+    assert time.monotonic() - began < 10
