@@ -31,7 +31,7 @@ def cloudkata_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def sandbox_info(cloudkata_home: Path) -> Iterator[manager.SandboxInfo]:
     """The worker's sandbox process, on a free port, found by the CLI via CLOUDKATA_HOME."""
-    info = manager.start(port=0)
+    info = manager.start(port=0, pace="frozen")  # time moves only when a test advances it
     yield info
     manager.stop()
 

@@ -79,7 +79,7 @@ def _port_free(port: int) -> bool:
 
 
 def start(port: int = DEFAULT_PORT, state_file: Path | None = None,
-          log_file: Path | None = None) -> SandboxInfo:
+          log_file: Path | None = None, pace: str | None = None) -> SandboxInfo:
     """Start the sandbox in the background (or return the one already running)."""
     state_file = state_file or locations.sandbox_state_file()
     log_file = log_file or locations.sandbox_log_file()
@@ -96,7 +96,8 @@ def start(port: int = DEFAULT_PORT, state_file: Path | None = None,
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "cloudkata.sandbox.server", "--port", str(port),
-             "--state-file", str(state_file)],
+             "--state-file", str(state_file),
+             "--pace", pace or os.environ.get("CLOUDKATA_SANDBOX_PACE", "real")],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
             start_new_session=True, close_fds=True,
         )
@@ -135,6 +136,22 @@ def reset(endpoint: str) -> None:
             pass
     except OSError as exc:
         raise SandboxError(f"Cannot reset the sandbox at {endpoint}: {exc}") from exc
+
+
+def _post(endpoint: str, path: str, payload: dict) -> dict:
+    request = urllib.request.Request(endpoint + path, method="POST",
+                                     data=json.dumps(payload).encode(),
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read() or b"{}")
+    except OSError as exc:
+        raise SandboxError(f"The sandbox at {endpoint} did not answer {path}: {exc}") from exc
+
+
+def advance(endpoint: str, seconds: float) -> float:
+    """Move the sandbox's clock ahead (boots, health checks, alarms happen); returns now."""
+    return float(_post(endpoint, "/cloudkata/clock", {"advance": seconds})["now"])
 
 
 def ensure_running(port: int = DEFAULT_PORT, announce=None) -> SandboxInfo:

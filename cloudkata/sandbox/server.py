@@ -9,7 +9,6 @@ terminal.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -19,8 +18,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-HEALTH_PATH = "/cloudkata/health"
-IDENTITY = "cloudkata-sandbox"
+from .control.wsgi import HEALTH_PATH, IDENTITY  # noqa: F401  (re-exported)
 
 
 def _quiet() -> None:
@@ -29,28 +27,34 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def make_app() -> Any:
-    """moto's dispatcher wrapped in our own routes (health now; more control plane later)."""
+def make_app(pace: str = "real") -> Any:
+    """moto's dispatcher behind our control plane (reconcilers, extra APIs, clock)."""
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from . import fidelity
+    from .control import Clock, ControlPlane
+    from .control.clock import PACES
+    from .control.wsgi import ControlMiddleware
 
     fidelity.apply_all()
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    started = time.time()
-
-    def app(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") == HEALTH_PATH:
-            body = json.dumps({"name": IDENTITY, "pid": os.getpid(), "started": started})
-            start_response("200 OK", [("Content-Type", "application/json")])
-            return [body.encode()]
-        return moto_app(environ, start_response)
-
-    return app
+    load_behaviours()
+    plane = ControlPlane(Clock(PACES[pace]))
+    return ControlMiddleware(DomainDispatcherApplication(create_backend_app), plane)
 
 
-def serve(port: int, state_file: Path | None) -> None:
+def load_behaviours() -> None:
+    """Import every control-plane module so its reconcilers and hooks register."""
+    import importlib
+    import pkgutil
+
+    from . import behaviours
+
+    for module in pkgutil.iter_modules(behaviours.__path__):
+        importlib.import_module(f"{behaviours.__name__}.{module.name}")
+
+
+def serve(port: int, state_file: Path | None, pace: str = "real") -> None:
     _quiet()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
@@ -59,7 +63,7 @@ def serve(port: int, state_file: Path | None) -> None:
         def log(self, *args: Any, **kwargs: Any) -> None:  # no request lines on stderr
             return None
 
-    server = make_server("127.0.0.1", port, make_app(), threaded=True,
+    server = make_server("127.0.0.1", port, make_app(pace), threaded=True,
                          request_handler=QuietHandler)
     real_port = server.server_address[1]
 
@@ -85,8 +89,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="cloudkata's embedded AWS sandbox (moto)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--state-file", type=Path)
+    parser.add_argument("--pace", choices=["real", "fast", "frozen"], default="real")
     args = parser.parse_args(argv)
-    serve(args.port, args.state_file)
+    serve(args.port, args.state_file, args.pace)
 
 
 if __name__ == "__main__":
