@@ -54,6 +54,8 @@ def handle_errors(function: Callable[..., Any]) -> Callable[..., Any]:
             raise Fail(str(exc), ExitCode.USAGE) from None
         except KeyError as exc:  # unknown step and the like
             raise Fail(str(exc).strip("'\""), ExitCode.USAGE) from None
+        except manager.SandboxRequestError as exc:
+            raise Fail(str(exc), ExitCode.USAGE) from None
         except (TargetError, manager.SandboxError) as exc:
             raise Fail(str(exc), ExitCode.UNREACHABLE) from None
 

@@ -59,3 +59,8 @@ def sandbox_state_file() -> Path:
 
 def sandbox_log_file() -> Path:
     return runtime_dir() / "sandbox.log"
+
+
+def sandbox_snapshot_file() -> Path:
+    """The sandbox's resources, saved as they change, restored when it starts again."""
+    return data_dir() / "sandbox" / "state.bin"

@@ -15,7 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .. import locations
@@ -29,11 +29,17 @@ class SandboxError(RuntimeError):
     """A sandbox problem, worded for the learner."""
 
 
+class SandboxRequestError(SandboxError):
+    """The sandbox answered, but refused what was asked (a bad file, an unknown service)."""
+
+
 @dataclass(frozen=True)
 class SandboxInfo:
     pid: int
     port: int
     host: str = "127.0.0.1"
+    warning: str | None = field(default=None, compare=False)
+    """Why saved state could not be restored at start-up, if it could not."""
 
     @property
     def endpoint(self) -> str:
@@ -66,7 +72,7 @@ def status(state_file: Path | None = None) -> SandboxInfo | None:
     health = _health(info.endpoint)
     if health is None or health.get("pid") != info.pid:
         return None
-    return info
+    return replace(info, warning=health.get("warning"))
 
 
 def _port_free(port: int) -> bool:
@@ -79,7 +85,8 @@ def _port_free(port: int) -> bool:
 
 
 def start(port: int = DEFAULT_PORT, state_file: Path | None = None,
-          log_file: Path | None = None, pace: str | None = None) -> SandboxInfo:
+          log_file: Path | None = None, pace: str | None = None,
+          snapshot_file: Path | None = None) -> SandboxInfo:
     """Start the sandbox in the background (or return the one already running)."""
     state_file = state_file or locations.sandbox_state_file()
     log_file = log_file or locations.sandbox_log_file()
@@ -97,6 +104,7 @@ def start(port: int = DEFAULT_PORT, state_file: Path | None = None,
         process = subprocess.Popen(
             [sys.executable, "-m", "cloudkata.sandbox.server", "--port", str(port),
              "--state-file", str(state_file),
+             "--snapshot", str(snapshot_file or locations.sandbox_snapshot_file()),
              "--pace", pace or os.environ.get("CLOUDKATA_SANDBOX_PACE", "real")],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
             start_new_session=True, close_fds=True,
@@ -145,6 +153,12 @@ def _post(endpoint: str, path: str, payload: dict) -> dict:
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message", str(exc))
+        except ValueError:
+            message = str(exc)
+        raise SandboxRequestError(message) from None
     except OSError as exc:
         raise SandboxError(f"The sandbox at {endpoint} did not answer {path}: {exc}") from exc
 
@@ -152,6 +166,21 @@ def _post(endpoint: str, path: str, payload: dict) -> dict:
 def advance(endpoint: str, seconds: float) -> float:
     """Move the sandbox's clock ahead (boots, health checks, alarms happen); returns now."""
     return float(_post(endpoint, "/cloudkata/clock", {"advance": seconds})["now"])
+
+
+def export_state(endpoint: str, path: Path) -> dict:
+    """Write everything in the sandbox to ``path`` (to hand in, or to keep)."""
+    return _post(endpoint, "/cloudkata/export", {"path": str(Path(path).resolve())})
+
+
+def import_state(endpoint: str, path: Path) -> dict:
+    """Replace everything in the sandbox with the state in ``path``."""
+    return _post(endpoint, "/cloudkata/import", {"path": str(Path(path).resolve())})
+
+
+def set_load(endpoint: str, **load: object) -> dict:
+    """Set a service's synthetic CPU/memory utilisation (a sandbox-only knob)."""
+    return _post(endpoint, "/cloudkata/load", dict(load))
 
 
 def ensure_running(port: int = DEFAULT_PORT, announce=None) -> SandboxInfo:
@@ -162,4 +191,7 @@ def ensure_running(port: int = DEFAULT_PORT, announce=None) -> SandboxInfo:
     if announce:
         announce(f"Starting the sandbox on 127.0.0.1:{port} (it keeps running in the background; "
                  "`cloudkata sandbox stop` ends it).")
-    return start(port)
+    info = start(port)
+    if announce and info.warning:
+        announce(info.warning)
+    return info

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -32,7 +33,7 @@ def make_app(pace: str = "real") -> Any:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import fidelity
+    from . import fidelity, persistence  # noqa: F401  (persistence registers its routes)
     from .control import Clock, ControlPlane
     from .control.clock import PACES
     from .control.wsgi import ControlMiddleware
@@ -54,26 +55,53 @@ def load_behaviours() -> None:
         importlib.import_module(f"{behaviours.__name__}.{module.name}")
 
 
-def serve(port: int, state_file: Path | None, pace: str = "real") -> None:
+SAVE_EVERY = 0.5  # real seconds between checks for unsaved changes
+
+
+def serve(port: int, state_file: Path | None, pace: str = "real",
+          snapshot_file: Path | None = None) -> None:
     _quiet()
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
+
+    from . import persistence
 
     class QuietHandler(MotoRequestHandler):
         def log(self, *args: Any, **kwargs: Any) -> None:  # no request lines on stderr
             return None
 
-    server = make_server("127.0.0.1", port, make_app(pace), threaded=True,
-                         request_handler=QuietHandler)
+    app = make_app(pace)
+    if snapshot_file:
+        app.warning = persistence.load_file(app.plane, snapshot_file)
+        if app.warning:
+            logging.getLogger("cloudkata.sandbox").error(app.warning)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     real_port = server.server_address[1]
+    stopping = threading.Event()
+
+    def save_when_changed() -> None:
+        """Debounced saving: a crash loses at most the last half second of changes."""
+        while not stopping.wait(SAVE_EVERY):
+            if app.plane.dirty and snapshot_file:
+                try:
+                    persistence.save(app.plane, snapshot_file)
+                except Exception:  # noqa: BLE001 - keep serving; the log says why
+                    logging.getLogger("cloudkata.sandbox").exception("saving failed")
 
     def stop(*_: Any) -> None:
+        stopping.set()
+        if snapshot_file and app.plane.dirty:
+            try:
+                persistence.save(app.plane, snapshot_file)
+            except Exception:  # noqa: BLE001
+                logging.getLogger("cloudkata.sandbox").exception("saving at stop failed")
         if state_file:
             state_file.unlink(missing_ok=True)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=save_when_changed, daemon=True, name="saver").start()
     if state_file:
         from ..atomic import write_json
 
@@ -88,10 +116,11 @@ def serve(port: int, state_file: Path | None, pace: str = "real") -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="cloudkata's embedded AWS sandbox (moto)")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--state-file", type=Path)
+    parser.add_argument("--state-file", type=Path, help="where to write pid and port")
+    parser.add_argument("--snapshot", type=Path, help="sandbox state, restored and kept saved")
     parser.add_argument("--pace", choices=["real", "fast", "frozen"], default="real")
     args = parser.parse_args(argv)
-    serve(args.port, args.state_file, args.pace)
+    serve(args.port, args.state_file, args.pace, args.snapshot)
 
 
 if __name__ == "__main__":

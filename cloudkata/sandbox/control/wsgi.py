@@ -73,6 +73,8 @@ class ControlMiddleware:
         self.plane = plane
         self.on_change = on_change
         self.started = time.time()
+        self.warning: str | None = None
+        """Set at start-up when saved state could not be restored; shown by the CLI."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
@@ -82,7 +84,8 @@ class ControlMiddleware:
         if path == HEALTH_PATH:
             return _respond(start_response, api.Response(200, {
                 "name": IDENTITY, "pid": os.getpid(), "started": self.started,
-                "clock": self.plane.now(), "speed": self.plane.clock.speed}))
+                "clock": self.plane.now(), "speed": self.plane.clock.speed,
+                "warning": self.warning}))
         if path.startswith("/cloudkata/"):
             return self._control(environ, path, body, start_response)
         if path.startswith("/moto-api/"):

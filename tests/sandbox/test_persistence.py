@@ -1,0 +1,121 @@
+"""Sandbox state survives stop/start, a crash, and export/import, with identical ids."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from cloudkata.sandbox import manager, persistence
+
+
+@pytest.fixture
+def own_sandbox(tmp_path: Path) -> Iterator[dict]:
+    """A private sandbox with its own pid and snapshot files (the shared one is untouched)."""
+    files = {"state_file": tmp_path / "run.json", "log_file": tmp_path / "log",
+             "snapshot_file": tmp_path / "state.bin"}
+    yield files
+    manager.stop(files["state_file"])
+
+
+def _clients(endpoint: str) -> tuple:
+    kw = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "k",
+          "aws_secret_access_key": "s"}
+    return boto3.client("iam", **kw), boto3.client("ec2", **kw), boto3.client("ecs", **kw)
+
+
+def _build(endpoint: str) -> dict:
+    iam, ec2, ecs = _clients(endpoint)
+    role = iam.create_role(RoleName="kept", AssumeRolePolicyDocument="{}")["Role"]
+    iam.attach_role_policy(
+        RoleName="kept",
+        PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    cluster = ecs.create_cluster(clusterName="kept")["cluster"]["clusterArn"]
+    return {"role": role["Arn"], "role_id": role["RoleId"], "vpc": vpc, "cluster": cluster}
+
+
+def _read(endpoint: str) -> dict:
+    iam, ec2, ecs = _clients(endpoint)
+    role = iam.get_role(RoleName="kept")["Role"]
+    attached = iam.list_attached_role_policies(RoleName="kept")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AmazonEC2ContainerServiceforEC2Role"]
+    vpcs = [v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"] if v["CidrBlock"] == "10.9.0.0/16"]
+    cluster = ecs.describe_clusters(clusters=["kept"])["clusters"][0]["clusterArn"]
+    return {"role": role["Arn"], "role_id": role["RoleId"], "vpc": vpcs[0], "cluster": cluster}
+
+
+def _wait_saved(path: Path, since: float) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if path.exists() and path.stat().st_mtime >= since:
+            return
+        time.sleep(0.05)  # waits for the sandbox's own saver thread, not for simulated time
+    raise AssertionError("the sandbox never saved its state")
+
+
+def test_state_survives_stop_and_start(own_sandbox: dict) -> None:
+    info = manager.start(port=0, pace="frozen", **own_sandbox)
+    made = _build(info.endpoint)
+    manager.stop(own_sandbox["state_file"])
+    again = manager.start(port=0, pace="frozen", **own_sandbox)
+    assert again.pid != info.pid
+    assert _read(again.endpoint) == made
+
+
+def test_state_survives_a_crash(own_sandbox: dict) -> None:
+    info = manager.start(port=0, pace="frozen", **own_sandbox)
+    began = time.time()
+    made = _build(info.endpoint)
+    _wait_saved(own_sandbox["snapshot_file"], began)
+    time.sleep(0.6)  # let the debounced saver catch the last write (real time, by design)
+    os.kill(info.pid, signal.SIGKILL)
+    again = manager.start(port=0, pace="frozen", **own_sandbox)
+    assert _read(again.endpoint) == made
+
+
+def test_export_then_import_into_an_empty_sandbox(own_sandbox: dict, tmp_path: Path) -> None:
+    info = manager.start(port=0, pace="frozen", **own_sandbox)
+    made = _build(info.endpoint)
+    exported = manager.export_state(info.endpoint, tmp_path / "handin.bin")
+    assert {"iam", "ec2", "ecs"} <= set(exported["services"])
+    manager.reset(info.endpoint)
+    assert _clients(info.endpoint)[2].list_clusters()["clusterArns"] == []
+    manager.import_state(info.endpoint, tmp_path / "handin.bin")
+    assert _read(info.endpoint) == made
+
+
+def test_a_corrupt_state_file_is_moved_aside_with_a_clear_message(own_sandbox: dict) -> None:
+    own_sandbox["snapshot_file"].write_bytes(persistence.MAGIC + b"{not json\n...")
+    info = manager.start(port=0, pace="frozen", **own_sandbox)
+    assert info.warning and "could not be restored" in info.warning
+    assert "header is damaged" in info.warning
+    aside = list(own_sandbox["snapshot_file"].parent.glob("state.bin.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(persistence.MAGIC)
+
+
+def test_a_state_file_from_another_moto_is_refused(own_sandbox: dict, tmp_path: Path) -> None:
+    info = manager.start(port=0, pace="frozen", **own_sandbox)
+    stale = tmp_path / "old.bin"
+    stale.write_bytes(persistence.MAGIC + b'{"format": 1, "moto": "4.0.0"}\n' + pickle.dumps({}))
+    with pytest.raises(manager.SandboxRequestError, match="saved with moto 4.0.0"):
+        manager.import_state(info.endpoint, stale)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("echo pwned > /dev/null",))
+
+
+def test_an_exported_file_cannot_carry_code() -> None:
+    payload = pickle.dumps({"services": {"iam": {"1": {"aws": pickle.dumps(_Evil())}}}})
+    data = persistence.MAGIC + b'{"format": 1, "moto": "' + \
+        persistence.moto_version().encode() + b'"}\n' + payload
+    with pytest.raises(persistence.StateFileError, match="refusing"):
+        persistence.restore(persistence.ControlPlane(), data)
