@@ -29,9 +29,10 @@ lint: $(STAMP)
 dev-check: $(STAMP)
 	$(BIN)/cloudkata dev check
 
-## bench: checks in-process vs the same assertions as `aws` CLI calls
+## bench: checks vs `aws` CLI calls; sandbox vs bare moto, idle CPU, save/restore
 bench: $(STAMP)
 	$(BIN)/python bench/bench_checks.py
+	$(BIN)/python bench/bench_sandbox.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
