@@ -26,6 +26,8 @@ class Request:
     method: str = "POST"
     path: str = "/"
     params: dict[str, Any] = field(default_factory=dict)
+    json: bool = False
+    """True for the JSON protocols (ECS, Logs, App Auto Scaling, EKS), False for query/XML."""
 
     @property
     def mutating(self) -> bool:

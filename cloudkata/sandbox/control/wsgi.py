@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 from . import api
 from .backends import DEFAULT_ACCOUNT
-from .plane import ControlPlane, Request
+from .plane import ControlPlane, Request, log
 
 HEALTH_PATH = "/cloudkata/health"
 IDENTITY = "cloudkata-sandbox"
@@ -52,7 +52,8 @@ def parse_request(environ: dict[str, Any], body: bytes) -> Request:
         action = str(params.get("Action", ""))
     return Request(service=service, action=action, region=region, account_id=account,
                    method=environ.get("REQUEST_METHOD", "GET"),
-                   path=environ.get("PATH_INFO", "/"), params=params)
+                   path=environ.get("PATH_INFO", "/"), params=params,
+                   json=bool(target) or "json" in content_type)
 
 
 def _respond(start_response: StartResponse, response: api.Response) -> list[bytes]:
@@ -100,7 +101,13 @@ class ControlMiddleware:
             self.plane.reconcile()
             for matcher, hook in api.BEFORE:
                 if matcher.matches(request):
-                    answer = hook(self.plane, request)
+                    try:
+                        answer = hook(self.plane, request)
+                    except Exception as exc:  # noqa: BLE001 - an AWS-shaped error, not HTML
+                        log.exception("hook %s failed", getattr(hook, "__qualname__", hook))
+                        failure = api.aws_error if request.json else api.query_error
+                        answer = failure("InternalFailure",
+                                         f"The cloudkata sandbox failed: {exc}", 500)
                     if answer is not None:
                         if request.mutating:
                             self.plane.reconcile()
@@ -120,7 +127,11 @@ class ControlMiddleware:
                     if matcher.matches(request):
                         if parsed is None:
                             parsed = _parse_body(payload)
-                        after_hook(self.plane, request, parsed)
+                        try:
+                            after_hook(self.plane, request, parsed)
+                        except Exception:  # noqa: BLE001 - moto's answer still stands
+                            log.exception("after-hook %s failed",
+                                          getattr(after_hook, "__qualname__", after_hook))
             if request.mutating:
                 self.plane.reconcile()
                 self._changed()
