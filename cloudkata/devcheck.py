@@ -1,7 +1,8 @@
 """Content is tested like code: ``cloudkata dev check``.
 
 Static: the schema is valid, every referenced check exists and its params validate, every
-Markdown file exists, every variable in a command is defined. Live, on a fresh sandbox: the
+Markdown file exists, every variable in a command is defined. Live, on a fresh sandbox (its
+clock fast-forwarded by each step's ``settle`` time after the solution, as ``solve`` does): the
 prerequisite labs are fast-forwarded, each step's checks all fail before its solution and all
 pass after it, and the teardown leaves nothing behind that the lab made.
 """

@@ -188,7 +188,16 @@ class LabSession:
             results.append(result)
             if not result.ok:
                 break
+        else:
+            self.settle(step)
         return results
+
+    def settle(self, step: Step) -> None:
+        """On the sandbox, fast-forward its clock by the time AWS needs after this step."""
+        if step.settle and self.target.kind == "sandbox" and self.target.endpoint_url:
+            from .sandbox import manager
+
+            manager.advance(self.target.endpoint_url, step.settle)
 
     def teardown(self, on_output: Callable[[str], None] | None = None) -> list[CommandResult]:
         """Run every teardown line, even after one fails: remove as much as can be removed."""

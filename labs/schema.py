@@ -30,6 +30,12 @@ class Step(Model):
     checks: list[CheckRef] = Field(min_length=1)
     hints: list[str] = Field(min_length=1, description="from a nudge to the answer")
     solution: list[str] = Field(min_length=1, description="AWS CLI lines that solve the step")
+    settle: int = Field(
+        default=0, ge=0,
+        description="simulated seconds AWS needs to converge after the solution (instances "
+                    "boot, targets turn healthy); the sandbox fast-forwards its clock by this "
+                    "much after `solve` and in `dev check`",
+    )
 
     @field_validator("hints")
     @classmethod

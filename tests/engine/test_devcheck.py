@@ -61,3 +61,26 @@ def test_static_problems_name_the_missing_check_and_file(tmp_path: Path) -> None
     problems = "\n".join(verdicts[0].problems)
     assert "No check is registered as 'iam.no_such_check'" in problems
     assert "content file ecs-iam-roles/missing.md does not exist" in problems
+
+
+def test_solve_fast_forwards_the_sandbox_by_the_steps_settle_time(
+    sandbox: Target, labs_home: Path, tmp_path: Path
+) -> None:
+    import json
+    import urllib.request
+
+    from cloudkata.engine import LabSession
+
+    def settle_step_one(data: dict) -> None:
+        data["steps"][0]["settle"] = 120
+
+    catalogue = _copy_lab(tmp_path, settle_step_one)
+    session = LabSession(catalogue.load("ecs-iam-roles"), sandbox, catalogue)
+
+    def now() -> float:
+        with urllib.request.urlopen(sandbox.endpoint_url + "/cloudkata/clock") as response:
+            return json.loads(response.read())["now"]
+
+    before = now()
+    assert all(result.ok for result in session.solve(session.lab.steps[0]))
+    assert now() - before == 120

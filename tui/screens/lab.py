@@ -201,7 +201,8 @@ class LabScreen(Screen[None]):
 
         def chosen(run: bool | None) -> None:
             if run:
-                self.query_one(Console).submit(list(step.solution), stop_on_failure=True)
+                self.query_one(Console).submit(list(step.solution), stop_on_failure=True,
+                                               after=lambda: self.session.settle(step))
 
         self.app.push_screen(SolutionScreen(step), chosen)
 

@@ -31,7 +31,7 @@ class Console(Vertical):
         self.run_line = run
         self.cancel_line = cancel
         self.on_state = on_state
-        self.queue: list[tuple[list[str], bool]] = []
+        self.queue: list[tuple[list[str], bool, Callable[[], object] | None]] = []
         self.busy = False
 
     def compose(self) -> ComposeResult:
@@ -58,19 +58,24 @@ class Console(Vertical):
             return
         self.submit([line])
 
-    def submit(self, lines: list[str], stop_on_failure: bool = False) -> None:
-        """Run these lines in order, after whatever is running now."""
+    def submit(self, lines: list[str], stop_on_failure: bool = False,
+               after: Callable[[], object] | None = None) -> None:
+        """Run these lines in order, after whatever is running now.
+
+        ``after`` runs in the worker once every line succeeded (e.g. let the sandbox's clock
+        catch up after a step's solution), before the step is re-checked.
+        """
         if self.busy:
             self.note(f"(waits for the running command: {' ; '.join(lines)[:60]})")
-        self.queue.append((lines, stop_on_failure))
+        self.queue.append((lines, stop_on_failure, after))
         self._pump()
 
     def _pump(self) -> None:
         if self.busy or not self.queue:
             return
-        lines, stop_on_failure = self.queue.pop(0)
+        lines, stop_on_failure, after = self.queue.pop(0)
         self._set_busy(True)
-        self._run(lines, stop_on_failure)
+        self._run(lines, stop_on_failure, after)
 
     def _set_busy(self, busy: bool) -> None:
         self.busy = busy
@@ -90,7 +95,8 @@ class Console(Vertical):
         self.cancel_line()
 
     @work(thread=True, group="console", exit_on_error=False)
-    def _run(self, lines: list[str], stop_on_failure: bool) -> None:
+    def _run(self, lines: list[str], stop_on_failure: bool,
+             after: Callable[[], object] | None = None) -> None:
         call = self.app.call_from_thread
         try:
             for line in lines:
@@ -100,6 +106,9 @@ class Console(Vertical):
                 if stop_on_failure and not result.ok:
                     call(self.note, "Stopped at the command that failed.", "yellow")
                     break
+            else:
+                if after is not None:
+                    after()
         except Exception as exc:  # noqa: BLE001 - one line in the console, never a traceback
             call(self.note, f"! The command could not run: {one_line(exc)}", "bold red")
         finally:
