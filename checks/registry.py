@@ -85,6 +85,15 @@ def all_checks() -> dict[str, CheckSpec]:
     return dict(_REGISTRY)
 
 
+_CORE_MODULES = frozenset({"registry", "result", "session", "errors", "policy"})
+
+
 def load_builtin_checks() -> None:
-    """Import every service module so its checks register (idempotent)."""
-    from . import iam  # noqa: F401
+    """Import every service module of this package so its checks register (idempotent)."""
+    import importlib
+    import pkgutil
+
+    package = __name__.rsplit(".", 1)[0]
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if module.name not in _CORE_MODULES and not module.name.startswith("_"):
+            importlib.import_module(f"{package}.{module.name}")
