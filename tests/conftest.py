@@ -56,3 +56,10 @@ def labs_home(cloudkata_home: Path) -> Iterator[Path]:
         else:
             path.unlink(missing_ok=True)
     yield data
+
+
+TRUST_ECS_TASKS = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+    '{"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+)
+"""A valid trust policy for tests that just need some role (the sandbox refuses "{}", as IAM)."""

@@ -103,29 +103,49 @@ REVIVE = {"ssm": _ssm_revive}
 # --- snapshot -----------------------------------------------------------------------------
 
 def snapshot(plane: ControlPlane) -> bytes:
-    """Everything in the sandbox, as bytes (call under the plane's lock)."""
-    services: dict[str, dict[str, dict[str, bytes]]] = {}
-    skipped: list[str] = []
+    """Everything in the sandbox, as bytes (call under the plane's lock).
+
+    All backends go into one pickle, so references between them survive: an Auto Scaling
+    group's backend points at the very EC2 backend that is restored beside it, not at a copy.
+    """
+    backends: dict[str, dict[str, dict[str, Any]]] = {}
     for service in SERVICES:
         for account, region, backend in loaded(service):
-            strip = STRIP.get(service)
-            saved = strip[0](backend) if strip else None
-            try:
-                data = pickle.dumps(backend, protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception as exc:  # noqa: BLE001 - lose one service, not the snapshot
-                skipped.append(f"{service}/{region}: {exc}")
-                continue
-            finally:
-                if strip:
-                    strip[1](backend, saved)
-            services.setdefault(service, {}).setdefault(account, {})[region] = data
+            backends.setdefault(service, {}).setdefault(account, {})[region] = backend
+    stripped = [(STRIP[service], backend) for service, accounts in backends.items()
+                if service in STRIP for regions in accounts.values()
+                for backend in regions.values()]
+    saved = [(unstrip, backend, strip(backend)) for (strip, unstrip), backend in stripped]
+    try:
+        data, skipped = _dumps_dropping_failures(backends)
+    finally:
+        for unstrip, backend, state in saved:
+            unstrip(backend, state)
     if skipped:
         log.warning("not saved: %s", "; ".join(skipped))
-    payload = {"services": services, "plane": plane.state, "clock": plane.now()}
+    payload = {"backends": data, "plane": plane.state, "clock": plane.now()}
     header = {"format": FORMAT, "moto": moto_version(), "saved": time.time(),
-              "services": sorted(services)}
+              "services": sorted(set(backends) - {s.split(":")[0] for s in skipped})}
     return MAGIC + json.dumps(header).encode() + b"\n" + pickle.dumps(
         payload, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _dumps_dropping_failures(backends: dict[str, Any]) -> tuple[bytes, list[str]]:
+    """Pickle all backends together; a service that cannot be pickled is left out alone."""
+    skipped: list[str] = []
+    while True:
+        try:
+            return pickle.dumps(backends, protocol=pickle.HIGHEST_PROTOCOL), skipped
+        except Exception:  # noqa: BLE001 - find the culprit, keep the rest
+            for service in list(backends):
+                try:
+                    pickle.dumps(backends[service], protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception as exc:  # noqa: BLE001
+                    skipped.append(f"{service}: {exc}")
+                    del backends[service]
+                    break
+            else:
+                raise
 
 
 def save(plane: ControlPlane, path: Path) -> None:
@@ -189,9 +209,7 @@ def restore(plane: ControlPlane, data: bytes) -> dict[str, Any]:
     header, rest = read_header(data)
     try:
         payload = _loads(rest)
-        services = {service: {account: {region: _loads(blob) for region, blob in regions.items()}
-                              for account, regions in accounts.items()}
-                    for service, accounts in payload["services"].items()}
+        services = _loads(payload["backends"])
     except Exception as exc:  # noqa: BLE001 - any damage is one sentence
         raise StateFileError(f"it cannot be read ({type(exc).__name__}: {exc})") from None
     with plane.lock:

@@ -21,6 +21,7 @@ import boto3
 import pytest
 
 from cloudkata.sandbox import manager
+from tests.conftest import TRUST_ECS_TASKS
 
 
 def alive(pid: int) -> bool:
@@ -66,7 +67,7 @@ def test_lifecycle(files: tuple[Path, Path], capfd: pytest.CaptureFixture[str]) 
 
         # reset wipes resources
         client = iam(info.endpoint)
-        client.create_role(RoleName="left-over", AssumeRolePolicyDocument="{}")
+        client.create_role(RoleName="left-over", AssumeRolePolicyDocument=TRUST_ECS_TASKS)
         manager.reset(info.endpoint)
         assert client.list_roles()["Roles"] == []
         with pytest.raises(client.exceptions.NoSuchEntityException):

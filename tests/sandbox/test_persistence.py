@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from cloudkata.sandbox import manager, persistence
+from tests.conftest import TRUST_ECS_TASKS
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def _clients(endpoint: str) -> tuple:
 
 def _build(endpoint: str) -> dict:
     iam, ec2, ecs = _clients(endpoint)
-    role = iam.create_role(RoleName="kept", AssumeRolePolicyDocument="{}")["Role"]
+    role = iam.create_role(RoleName="kept", AssumeRolePolicyDocument=TRUST_ECS_TASKS)["Role"]
     iam.attach_role_policy(
         RoleName="kept",
         PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role")
@@ -114,8 +115,30 @@ class _Evil:
 
 
 def test_an_exported_file_cannot_carry_code() -> None:
-    payload = pickle.dumps({"services": {"iam": {"1": {"aws": pickle.dumps(_Evil())}}}})
+    payload = pickle.dumps({"backends": pickle.dumps({"iam": {"1": {"aws": _Evil()}}})})
     data = persistence.MAGIC + b'{"format": 1, "moto": "' + \
         persistence.moto_version().encode() + b'"}\n' + payload
     with pytest.raises(persistence.StateFileError, match="refusing"):
         persistence.restore(persistence.ControlPlane(), data)
+
+
+def test_links_between_services_survive_a_restore(sandbox, tmp_path: Path) -> None:
+    """An ASG restored with its EC2 backend still terminates the instances it owns."""
+    kw = {"endpoint_url": sandbox.endpoint_url, "region_name": "us-east-1",
+          "aws_access_key_id": "k", "aws_secret_access_key": "s"}
+    ec2, asg = boto3.client("ec2", **kw), boto3.client("autoscaling", **kw)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ec2.create_launch_template(LaunchTemplateName="kept-lt", LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "t2.micro"})
+    asg.create_auto_scaling_group(AutoScalingGroupName="g", MinSize=0, MaxSize=2,
+                                  DesiredCapacity=1, VPCZoneIdentifier=subnet,
+                                  LaunchTemplate={"LaunchTemplateName": "kept-lt"})
+    manager.export_state(sandbox.endpoint_url, tmp_path / "s.bin")
+    manager.reset(sandbox.endpoint_url)
+    manager.import_state(sandbox.endpoint_url, tmp_path / "s.bin")
+    owned = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["Instances"]
+    assert len(owned) == 1
+    asg.update_auto_scaling_group(AutoScalingGroupName="g", DesiredCapacity=0)
+    state = ec2.describe_instances(InstanceIds=[owned[0]["InstanceId"]])[
+        "Reservations"][0]["Instances"][0]["State"]["Name"]
+    assert state in ("shutting-down", "terminated")

@@ -153,6 +153,7 @@ class ControlMiddleware:
         except ValueError:
             return _respond(start_response, api.Response(400, {"message": "body is not JSON"}))
         with self.plane.lock:
+            self.plane.reconcile()  # answer from state as of now
             response = hook(self.plane, arguments)
             if method != "GET":
                 self.plane.reconcile()
