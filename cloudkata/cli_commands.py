@@ -357,6 +357,15 @@ def sandbox_status(ctx: click.Context) -> None:
         click.echo("The sandbox is not running (start it with `cloudkata sandbox start`).")
         ctx.exit(int(ExitCode.UNREACHABLE))
     click.echo(f"Running at {info.endpoint} (pid {info.pid}).")
+    clock = manager.clock(info.endpoint)
+    if clock:
+        from datetime import UTC, datetime
+
+        when = datetime.fromtimestamp(clock["now"], UTC).isoformat(timespec="seconds")
+        speed = clock["speed"]
+        pace = {10.0: "real", 100.0: "fast", 0.0: "frozen"}.get(speed, f"{speed:g}x")
+        click.echo(f"Simulated time: {when} (pace {pace}: {speed:g} simulated seconds per "
+                   "second). Use it for time windows, e.g. get-metric-statistics --start-time.")
 
 
 @sandbox.command("reset")

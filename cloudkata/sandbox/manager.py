@@ -168,6 +168,15 @@ def advance(endpoint: str, seconds: float) -> float:
     return float(_post(endpoint, "/cloudkata/clock", {"advance": seconds})["now"])
 
 
+def clock(endpoint: str) -> dict | None:
+    """The sandbox's simulated time and speed, or None if it does not answer."""
+    try:
+        with urllib.request.urlopen(endpoint + "/cloudkata/clock", timeout=5) as response:
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
 def export_state(endpoint: str, path: Path) -> dict:
     """Write everything in the sandbox to ``path`` (to hand in, or to keep)."""
     return _post(endpoint, "/cloudkata/export", {"path": str(Path(path).resolve())})

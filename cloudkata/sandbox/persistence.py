@@ -28,7 +28,7 @@ from .control.backends import loaded
 
 log = logging.getLogger("cloudkata.sandbox")
 
-FORMAT = 1
+FORMAT = 2  # 2: all backends in one pickle
 MAGIC = b"cloudkata-sandbox-state\n"
 SERVICES = (
     "iam", "sts", "ec2", "autoscaling", "ecs", "ecr", "elbv2", "applicationautoscaling",

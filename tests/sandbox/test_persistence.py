@@ -104,7 +104,7 @@ def test_a_corrupt_state_file_is_moved_aside_with_a_clear_message(own_sandbox: d
 def test_a_state_file_from_another_moto_is_refused(own_sandbox: dict, tmp_path: Path) -> None:
     info = manager.start(port=0, pace="frozen", **own_sandbox)
     stale = tmp_path / "old.bin"
-    stale.write_bytes(persistence.MAGIC + b'{"format": 1, "moto": "4.0.0"}\n' + pickle.dumps({}))
+    stale.write_bytes(persistence.MAGIC + b'{"format": 2, "moto": "4.0.0"}\n' + pickle.dumps({}))
     with pytest.raises(manager.SandboxRequestError, match="saved with moto 4.0.0"):
         manager.import_state(info.endpoint, stale)
 
@@ -116,7 +116,7 @@ class _Evil:
 
 def test_an_exported_file_cannot_carry_code() -> None:
     payload = pickle.dumps({"backends": pickle.dumps({"iam": {"1": {"aws": _Evil()}}})})
-    data = persistence.MAGIC + b'{"format": 1, "moto": "' + \
+    data = persistence.MAGIC + b'{"format": 2, "moto": "' + \
         persistence.moto_version().encode() + b'"}\n' + payload
     with pytest.raises(persistence.StateFileError, match="refusing"):
         persistence.restore(persistence.ControlPlane(), data)
