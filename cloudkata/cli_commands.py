@@ -91,7 +91,8 @@ def show(ctx: click.Context, lab_id: str, variables: tuple[str, ...]) -> None:
     """Show a lab: summary, variables, and each step's suggested commands."""
 
     lab: Lab = catalogue_of(ctx).load(lab_id)
-    values = {"region": "us-east-1", "account_id": "<account>", **lab.variables,
+    values = {"region": "us-east-1", "account_id": "<account>",
+              "workspace": str(locations.workspace_dir(lab.id)), **lab.variables,
               **parse_vars(variables)}
     resolved = resolve(lab, values)
     click.secho(f"{lab.title}  ({lab.id}, {lab.minutes} min)", bold=True)
@@ -221,6 +222,7 @@ def hint(ctx: click.Context, lab_id: str, step_id: str | None, show_all: bool,
 
     lab = catalogue_of(ctx).load(lab_id)
     resolved = resolve(lab, {"region": "us-east-1", "account_id": "<account>",
+                             "workspace": str(locations.workspace_dir(lab.id)),
                              **lab.variables, **parse_vars(variables)})
     store = ProgressStore.open()
     if step_id is None:

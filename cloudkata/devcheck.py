@@ -21,7 +21,8 @@ from .engine import LabSession, check_step, reference_problems
 from .sandbox import manager
 from .targets import Target
 
-BUILTIN_VARIABLES = {"region": "us-east-1", "account_id": "123456789012"}
+BUILTIN_VARIABLES = {"region": "us-east-1", "account_id": "123456789012",
+                     "workspace": "/tmp/workspace"}
 
 
 @dataclass

@@ -103,15 +103,16 @@ class LabSession:
         self.raw_lab = lab
         self.target = target
         self.catalogue = catalogue
+        self.workspace = locations.workspace_dir(lab.id)
         self.variables = {
             "region": target.region,
             "account_id": target.account_id or "123456789012",
+            "workspace": str(self.workspace),  # for checks that read the learner's files
             **lab.variables,
             **(overrides or {}),
         }
         self.lab = resolve(lab, self.variables)
         self.progress = progress
-        self.workspace = locations.workspace_dir(lab.id)
         self.prepare_workspace()
         self.shell = ShellSession(self.workspace, target.env())
         self._aws: ReadOnlyAws | None = None
