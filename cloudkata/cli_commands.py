@@ -26,7 +26,7 @@ from .cli import (
     target_options,
     var_option,
 )
-from .engine import LabSession, StepReport, reference_problems
+from .engine import LabSession, StepReport, builtin_variables, reference_problems
 from .progress import ProgressStore
 from .sandbox import manager
 
@@ -91,9 +91,7 @@ def show(ctx: click.Context, lab_id: str, variables: tuple[str, ...]) -> None:
     """Show a lab: summary, variables, and each step's suggested commands."""
 
     lab: Lab = catalogue_of(ctx).load(lab_id)
-    values = {"region": "us-east-1", "account_id": "<account>",
-              "workspace": str(locations.workspace_dir(lab.id)), **lab.variables,
-              **parse_vars(variables)}
+    values = {**builtin_variables(lab.id), **lab.variables, **parse_vars(variables)}
     resolved = resolve(lab, values)
     click.secho(f"{lab.title}  ({lab.id}, {lab.minutes} min)", bold=True)
     click.echo(lab.summary)
@@ -221,9 +219,8 @@ def hint(ctx: click.Context, lab_id: str, step_id: str | None, show_all: bool,
     """Show the next hint for a step (hints go from a nudge to the answer)."""
 
     lab = catalogue_of(ctx).load(lab_id)
-    resolved = resolve(lab, {"region": "us-east-1", "account_id": "<account>",
-                             "workspace": str(locations.workspace_dir(lab.id)),
-                             **lab.variables, **parse_vars(variables)})
+    resolved = resolve(lab, {**builtin_variables(lab.id), **lab.variables,
+                             **parse_vars(variables)})
     store = ProgressStore.open()
     if step_id is None:
         done = store.done_steps(lab.id)

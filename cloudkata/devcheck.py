@@ -17,12 +17,9 @@ from cloudkata.labs import Catalogue, Lab, LabFileError, resolve
 from cloudkata.labs.schema import VARIABLE
 
 from . import inventory
-from .engine import LabSession, check_step, reference_problems
+from .engine import LabSession, builtin_variables, check_step, reference_problems
 from .sandbox import manager
 from .targets import Target
-
-BUILTIN_VARIABLES = {"region": "us-east-1", "account_id": "123456789012",
-                     "workspace": "/tmp/workspace"}
 
 
 @dataclass
@@ -39,7 +36,7 @@ class LabVerdict:
 def static_problems(catalogue: Catalogue, lab: Lab) -> list[str]:
     """Everything wrong with a lab that needs no AWS at all."""
     problems: list[str] = []
-    variables = BUILTIN_VARIABLES | lab.variables
+    variables = builtin_variables(lab.id) | lab.variables
     resolved = resolve(lab, variables)
     known = set(catalogue.ids())
     for required in lab.requires:

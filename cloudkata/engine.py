@@ -94,6 +94,15 @@ def check_step(aws: ReadOnlyAws, step: Step) -> StepReport:
     return StepReport(step, results)
 
 
+def builtin_variables(lab_id: str, target: Target | None = None) -> dict[str, str]:
+    """Variables every lab may use: {region}, {account_id}, {workspace}."""
+    return {
+        "region": target.region if target else "us-east-1",
+        "account_id": (target.account_id if target else None) or "123456789012",
+        "workspace": str(locations.workspace_dir(lab_id)),  # checks may read the learner's files
+    }
+
+
 class LabSession:
     """One learner working one lab on one target: variables, workspace, console, progress."""
 
@@ -104,13 +113,8 @@ class LabSession:
         self.target = target
         self.catalogue = catalogue
         self.workspace = locations.workspace_dir(lab.id)
-        self.variables = {
-            "region": target.region,
-            "account_id": target.account_id or "123456789012",
-            "workspace": str(self.workspace),  # for checks that read the learner's files
-            **lab.variables,
-            **(overrides or {}),
-        }
+        self.variables = {**builtin_variables(lab.id, target), **lab.variables,
+                          **(overrides or {})}
         self.lab = resolve(lab, self.variables)
         self.progress = progress
         self.prepare_workspace()
