@@ -62,13 +62,13 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
         manager.reset(target.endpoint_url)
     for required in _prerequisites(catalogue, lab):
         say(f"  fast-forward {required.id}")
-        session = LabSession(required, target, catalogue)
+        session = LabSession(required, target, catalogue, in_process_aws=True)
         for step in session.lab.steps:
             for result in session.solve(step):
                 if not result.ok:
                     return [f"prerequisite {required.id} step {step.id}: `{result.command}` "
                             f"failed: {result.output.strip()[-300:]}"]
-    session = LabSession(lab, target, catalogue)
+    session = LabSession(lab, target, catalogue, in_process_aws=True)
     session.reset_workspace()
     services = inventory.services_used([*session.lab.teardown,
                                         *(line for s in session.lab.steps for line in s.solution)])

@@ -108,7 +108,8 @@ class LabSession:
 
     def __init__(self, lab: Lab, target: Target, catalogue: Catalogue,
                  overrides: dict[str, str] | None = None,
-                 progress: ProgressStore | None = None) -> None:
+                 progress: ProgressStore | None = None, *,
+                 in_process_aws: bool = False) -> None:
         self.raw_lab = lab
         self.target = target
         self.catalogue = catalogue
@@ -118,7 +119,7 @@ class LabSession:
         self.lab = resolve(lab, self.variables)
         self.progress = progress
         self.prepare_workspace()
-        self.shell = ShellSession(self.workspace, target.env())
+        self.shell = ShellSession(self.workspace, target.env(), in_process_aws=in_process_aws)
         self._aws: ReadOnlyAws | None = None
 
     @property

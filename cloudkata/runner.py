@@ -8,6 +8,8 @@ cannot take the session down with it.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shlex
 import signal
@@ -56,9 +58,16 @@ class CommandResult:
 class ShellSession:
     """One lab's console: a workspace, an environment and the shell variables set so far."""
 
-    def __init__(self, workspace: Path, env: dict[str, str]) -> None:
+    def __init__(self, workspace: Path, env: dict[str, str], *,
+                 in_process_aws: bool = False) -> None:
         self.workspace = workspace
         self.env = dict(env)
+        self.in_process_aws = in_process_aws
+        """Run plain ``aws ...`` lines inside this process (~0.1 s instead of ~0.45 s each).
+
+        For batch runs (``dev check``, benchmarks); the learner's console keeps the subprocess,
+        where isolation matters more than speed. Lines with shell syntax always go to bash.
+        """
         self._state = workspace / ".cloudkata-shell" / "vars.sh"
         self._cwd = workspace / ".cloudkata-shell" / "cwd"
         self._state.parent.mkdir(parents=True, exist_ok=True)
@@ -77,6 +86,9 @@ class ShellSession:
     def run(self, command: str, *, on_output: Callable[[str], None] | None = None,
             timeout: float = DEFAULT_TIMEOUT) -> CommandResult:
         """Run one command line; stream its output lines to ``on_output`` as they come."""
+        argv = plain_aws_argv(command) if self.in_process_aws else None
+        if argv is not None:
+            return self._run_in_process(command, argv, on_output)
         env = dict(self.env, __CK_BASE=self._baseline(), __CK_STATE=str(self._state),
                    __CK_CWD=str(self._cwd))
         started = time.monotonic()
@@ -117,6 +129,40 @@ class ShellSession:
             lines.append("(stopped)\n")
         return CommandResult(command, exit_code, "".join(lines), time.monotonic() - started)
 
+    def _current_dir(self) -> Path:
+        """Where the last command left the shell (``cd`` carries over), else the workspace."""
+        try:
+            path = Path(self._cwd.read_text().strip())
+        except OSError:
+            return self.workspace
+        return path if path.is_dir() else self.workspace
+
+    def _run_in_process(self, command: str, argv: list[str],
+                        on_output: Callable[[str], None] | None) -> CommandResult:
+        from awscli.clidriver import create_clidriver
+
+        started = time.monotonic()
+        buffer = io.StringIO()
+        with _IN_PROCESS_LOCK:
+            saved_env, saved_cwd = dict(os.environ), os.getcwd()
+            try:
+                os.environ.clear()
+                os.environ.update(self.env)
+                if "AWS_DATA_PATH" in saved_env:  # set by awscli at import; it finds its data
+                    os.environ["AWS_DATA_PATH"] = saved_env["AWS_DATA_PATH"]
+                os.chdir(self._current_dir())
+                with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                    exit_code = create_clidriver().main(argv)
+            finally:
+                os.chdir(saved_cwd)
+                os.environ.clear()
+                os.environ.update(saved_env)
+        output = buffer.getvalue()
+        if on_output:
+            for line in output.splitlines():
+                on_output(line)
+        return CommandResult(command, exit_code, output, time.monotonic() - started)
+
     def cancel(self) -> bool:
         """Stop the running command and everything it started (ctrl+c in the console).
 
@@ -152,6 +198,31 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         process.kill()
+
+
+_IN_PROCESS_LOCK = threading.Lock()
+_SHELL_OPERATORS = set("|&;<>()")
+
+
+def plain_aws_argv(command: str) -> list[str] | None:
+    """The arguments of a line that is nothing but an ``aws`` command, else None.
+
+    Anything a shell would interpret (pipes, redirections, ``$``, backticks, globs, ``~``)
+    sends the line to bash instead.
+    """
+    if any(char in command for char in "$`*?~\\\n"):
+        return None
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:
+        return None
+    if not tokens or tokens[0] != "aws":
+        return None
+    if any(token and set(token) <= _SHELL_OPERATORS for token in tokens):
+        return None
+    return shlex.split(command)[1:]
 
 
 def quote(value: str) -> str:

@@ -164,3 +164,37 @@ def test_cancel_stops_the_running_command_and_its_children(tmp_path) -> None:
     assert not worker.is_alive()
     assert results[0].exit_code != 0 and "(stopped)" in results[0].output
     assert time.monotonic() - began < 10
+
+
+@pytest.mark.parametrize(("line", "argv"), [
+    ("aws iam list-roles", ["iam", "list-roles"]),
+    ("aws iam put-role-policy --policy-document '{\"a\": 1}'",
+     ["iam", "put-role-policy", "--policy-document", '{"a": 1}']),
+    ("aws iam list-roles | jq .", None),
+    ("aws iam list-roles > out.json", None),
+    ("ARN=$(aws iam get-role --role-name r)", None),
+    ("aws iam get-role --role-name $ROLE", None),
+    ("echo aws", None),
+    ("aws iam list-roles; aws iam list-users", None),
+])
+def test_only_plain_aws_lines_run_in_process(line: str, argv: list[str] | None) -> None:
+    from cloudkata.runner import plain_aws_argv
+
+    assert plain_aws_argv(line) == argv
+
+
+def test_in_process_aws_behaves_like_the_subprocess(sandbox, tmp_path) -> None:
+    from cloudkata.runner import ShellSession
+
+    (tmp_path / "trust.json").write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+        '{"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}')
+    fast = ShellSession(tmp_path, sandbox.env(), in_process_aws=True)
+    made = fast.run("aws iam create-role --role-name inproc "
+                    "--assume-role-policy-document file://trust.json")
+    assert made.ok and '"RoleName": "inproc"' in made.output
+    again = fast.run("aws iam create-role --role-name inproc "
+                     "--assume-role-policy-document file://trust.json")
+    assert again.exit_code != 0 and "EntityAlreadyExists" in again.output
+    slow = ShellSession(tmp_path, sandbox.env())
+    assert '"RoleName": "inproc"' in slow.run("aws iam get-role --role-name inproc").output
