@@ -41,6 +41,9 @@ ACCESS_CODES = frozenset({"AccessDenied", "AccessDeniedException", "Unauthorized
 SERVICE_NAMES = {
     "ecs": "ECS", "ecr": "ECR", "eks": "EKS", "elbv2": "ELBv2", "iam": "IAM", "ec2": "EC2",
     "autoscaling": "Auto Scaling", "application-autoscaling": "Application Auto Scaling",
+    "appautoscaling": "Application Auto Scaling", "compute": "EC2 Auto Scaling",
+    "subnets": "VPC", "vpc": "VPC", "storage": "EFS/EBS", "manifests": "Kubernetes manifests",
+    "ecs_services": "ECS",
     "efs": "EFS", "fsx": "FSx", "logs": "CloudWatch Logs", "cloudwatch": "CloudWatch",
     "sts": "STS", "ssm": "SSM",
 }

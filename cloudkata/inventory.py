@@ -42,6 +42,15 @@ def _ec2(aws: ReadOnlyAws) -> Iterable[str]:
             yield f"ec2 security group {group['GroupName']}"
     for template in aws.ec2.paginate("describe_launch_templates", "LaunchTemplates"):
         yield f"ec2 launch template {template['LaunchTemplateName']}"
+    for vpc in aws.ec2.paginate("describe_vpcs", "Vpcs"):
+        if not vpc.get("IsDefault"):
+            yield f"vpc {vpc['VpcId']} ({vpc['CidrBlock']})"
+    for subnet in aws.ec2.paginate("describe_subnets", "Subnets"):
+        if not subnet.get("DefaultForAz"):
+            yield f"subnet {subnet['SubnetId']} ({subnet['CidrBlock']})"
+    for gateway in aws.ec2.paginate("describe_internet_gateways", "InternetGateways"):
+        attached = [a["VpcId"] for a in gateway.get("Attachments", [])]
+        yield f"internet gateway {gateway['InternetGatewayId']} {attached}"
 
 
 def _elbv2(aws: ReadOnlyAws) -> Iterable[str]:
@@ -61,7 +70,45 @@ def _logs(aws: ReadOnlyAws) -> Iterable[str]:
         yield f"log group {group['logGroupName']}"
 
 
+def _application_autoscaling(aws: ReadOnlyAws) -> Iterable[str]:
+    for namespace in ("ecs",):
+        client = aws.client("application-autoscaling")
+        for target in client.paginate("describe_scalable_targets", "ScalableTargets",
+                                      ServiceNamespace=namespace):
+            yield f"scalable target {target['ResourceId']}"
+        for policy in client.paginate("describe_scaling_policies", "ScalingPolicies",
+                                      ServiceNamespace=namespace):
+            yield f"scaling policy {policy['PolicyName']}"
+        for action in client.paginate("describe_scheduled_actions", "ScheduledActions",
+                                      ServiceNamespace=namespace):
+            yield f"scheduled action {action['ScheduledActionName']}"
+
+
+def _cloudwatch(aws: ReadOnlyAws) -> Iterable[str]:
+    for alarm in aws.cloudwatch.paginate("describe_alarms", "MetricAlarms"):
+        yield f"alarm {alarm['AlarmName']}"
+
+
+def _eks(aws: ReadOnlyAws) -> Iterable[str]:
+    for cluster in aws.eks.paginate("list_clusters", "clusters"):
+        yield f"eks cluster {cluster}"
+        for group in aws.eks.paginate("list_nodegroups", "nodegroups", clusterName=cluster):
+            yield f"eks node group {cluster}/{group}"
+        for profile in aws.eks.paginate("list_fargate_profiles", "fargateProfileNames",
+                                        clusterName=cluster):
+            yield f"eks fargate profile {cluster}/{profile}"
+
+
+def _efs(aws: ReadOnlyAws) -> Iterable[str]:
+    for system in aws.efs.paginate("describe_file_systems", "FileSystems"):
+        yield f"efs file system {system['FileSystemId']}"
+    for point in aws.efs.describe_access_points().get("AccessPoints", []):
+        yield f"efs access point {point['AccessPointId']}"
+
+
 READERS: dict[str, Reader] = {
+    "eks": _eks, "efs": _efs,
+    "application-autoscaling": _application_autoscaling, "cloudwatch": _cloudwatch,
     "iam": _iam, "ecs": _ecs, "ec2": _ec2, "elbv2": _elbv2, "autoscaling": _autoscaling,
     "logs": _logs,
 }

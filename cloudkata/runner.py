@@ -182,6 +182,7 @@ class ShellSession:
         """Drop the carried variables and directory (a fresh console)."""
         self._state.unlink(missing_ok=True)
         self._cwd.unlink(missing_ok=True)
+        self._state.parent.mkdir(parents=True, exist_ok=True)  # the workspace may be new
 
 
 def _pump(stream: IO[str] | None, queue: Queue[str | None]) -> None:
