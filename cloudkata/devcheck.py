@@ -9,8 +9,10 @@ pass after it, and the teardown leaves nothing behind that the lab made.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cloudkata.checks.result import Status
 from cloudkata.labs import Catalogue, Lab, LabFileError, resolve
@@ -54,13 +56,44 @@ def static_problems(catalogue: Catalogue, lab: Lab) -> list[str]:
     return problems
 
 
+class EndStates:
+    """Sandbox exports of labs' end states, so a dependent lab need not replay them.
+
+    The key is the ordered list of labs whose solutions made the state; ``alb-service`` (after
+    ecs-iam-roles, ecs-cluster, task-definitions) reuses what ``task-definitions``'s own check
+    left behind instead of running three labs' solutions again.
+    """
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="cloudkata-devcheck-"))
+        self.saved: dict[tuple[str, ...], Path] = {}
+
+    def save(self, endpoint: str, labs: tuple[str, ...]) -> None:
+        path = self.folder / ("+".join(labs) + ".bin")
+        manager.export_state(endpoint, path)
+        self.saved[labs] = path
+
+    def restore(self, endpoint: str, labs: tuple[str, ...]) -> bool:
+        path = self.saved.get(labs)
+        if path is None:
+            return False
+        manager.import_state(endpoint, path)
+        return True
+
+
 def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
-                  say: Callable[[str], None]) -> list[str]:
+                  say: Callable[[str], None], end_states: EndStates | None = None) -> list[str]:
     """Fail-before / pass-after for every step, then teardown leaves nothing behind."""
     problems: list[str] = []
     if target.endpoint_url:
         manager.reset(target.endpoint_url)
-    for required in _prerequisites(catalogue, lab):
+    prerequisites = _prerequisites(catalogue, lab)
+    chain = tuple(required.id for required in prerequisites)
+    reused = bool(chain) and end_states is not None and target.endpoint_url is not None \
+        and end_states.restore(target.endpoint_url, chain)
+    if reused:
+        say(f"  start from the saved end state of {', '.join(chain)}")
+    for required in [] if reused else prerequisites:
         say(f"  fast-forward {required.id}")
         session = LabSession(required, target, catalogue, in_process_aws=True)
         for step in session.lab.steps:
@@ -90,6 +123,8 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
                 problems.append(f"step {step.id}: {result.check_id} is {result.status.value} "
                                 f"after the solution ({result.message})")
         say(f"  step {step.id}: {'ok' if not problems else 'PROBLEMS'}")
+    if end_states is not None and target.endpoint_url and not problems:
+        end_states.save(target.endpoint_url, (*chain, lab.id))
     for result in session.teardown():
         if not result.ok:
             problems.append(f"teardown `{result.command}` failed: {result.output.strip()[-300:]}")
@@ -116,7 +151,13 @@ def dev_check(catalogue: Catalogue, lab_ids: list[str] | None, target: Target | 
               say: Callable[[str], None] = lambda _: None) -> list[LabVerdict]:
     """Check the given labs (all when None); ``target`` None means static checks only."""
     verdicts: list[LabVerdict] = []
-    ids = lab_ids or catalogue.ids()
+    try:
+        order = [lab.id for lab in catalogue.load_all()]
+    except LabFileError:
+        order = catalogue.ids()
+    ids = sorted(lab_ids, key=lambda i: order.index(i) if i in order else -1) if lab_ids \
+        else order
+    end_states = EndStates() if target is not None else None
     for lab_id in ids:
         verdict = LabVerdict(lab_id)
         verdicts.append(verdict)
@@ -129,5 +170,5 @@ def dev_check(catalogue: Catalogue, lab_ids: list[str] | None, target: Target | 
         verdict.problems.extend(static_problems(catalogue, lab))
         if verdict.problems or target is None:
             continue
-        verdict.problems.extend(live_problems(catalogue, lab, target, say))
+        verdict.problems.extend(live_problems(catalogue, lab, target, say, end_states))
     return verdicts
