@@ -68,3 +68,20 @@ def test_installed_wheel_checks_a_lab(installed_wheel: Path, sandbox: Target) ->
                             cwd=installed_wheel)
     assert before.returncode == 1, before.stdout + before.stderr
     assert "Role ecsInstanceRole does not exist" in before.stdout
+
+
+def test_every_python_package_in_the_tree_is_listed_in_pyproject() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    mapping = config["package-dir"]
+    found = set()
+    for package, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            if "__pycache__" in relative.parts or "tests" in relative.parts:
+                continue
+            parts = [part for part in relative.parts if part]
+            found.add(".".join([package, *parts]))
+    assert found - listed == set(), "add these to [tool.setuptools] packages"
