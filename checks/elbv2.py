@@ -1,0 +1,612 @@
+"""ELBv2 checks: load balancers, target groups and their health checks, listeners, path rules,
+weighted forwards and target health.
+
+Resources are found by the lab's names first and then by discovery, so a stack whose names
+CloudFormation generated still passes: the load balancer is the only application load balancer
+(or the one with a listener on the port), and a target group is the one its listener's default
+action, or the rule for a path, forwards to.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from .registry import Params, check
+from .result import Result, failed, passed
+from .session import ReadOnlyAws, is_not_found
+
+DYNAMIC_PORTS = (32768, 65535)
+"""The ephemeral range ECS takes dynamic host ports from (32768-60999 on current AMIs)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# finding things
+
+
+def _one(aws: ReadOnlyAws, operation: str, key: str, **kwargs: Any) -> dict[str, Any] | None:
+    try:
+        items = getattr(aws.elbv2, operation)(**kwargs)[key]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    return items[0] if items else None
+
+
+def load_balancers(aws: ReadOnlyAws) -> list[dict[str, Any]]:
+    return aws.elbv2.paginate("describe_load_balancers", "LoadBalancers")
+
+
+def listeners(aws: ReadOnlyAws, load_balancer_arn: str) -> list[dict[str, Any]]:
+    return aws.elbv2.paginate("describe_listeners", "Listeners",
+                              LoadBalancerArn=load_balancer_arn)
+
+
+def find_load_balancer(aws: ReadOnlyAws, name: str, port: int | None = None
+                       ) -> dict[str, Any] | None:
+    """By name; else the only application load balancer (or the only one listening on
+    ``port``), so a CloudFormation-named one is found too."""
+    found = _one(aws, "describe_load_balancers", "LoadBalancers", Names=[name])
+    if found is not None:
+        return found
+    albs = [lb for lb in load_balancers(aws) if lb.get("Type") == "application"]
+    if len(albs) > 1 and port is not None:
+        albs = [lb for lb in albs
+                if any(li.get("Port") == port for li in listeners(aws, lb["LoadBalancerArn"]))]
+    return albs[0] if len(albs) == 1 else None
+
+
+def find_listener(aws: ReadOnlyAws, load_balancer: dict[str, Any], port: int
+                  ) -> dict[str, Any] | None:
+    for listener in listeners(aws, load_balancer["LoadBalancerArn"]):
+        if listener.get("Port") == port:
+            return listener
+    return None
+
+
+def target_group_by_arn(aws: ReadOnlyAws, arn: str) -> dict[str, Any] | None:
+    return _one(aws, "describe_target_groups", "TargetGroups", TargetGroupArns=[arn])
+
+
+def target_group_name(aws: ReadOnlyAws, arn: str) -> str:
+    group = target_group_by_arn(aws, arn)
+    return group["TargetGroupName"] if group else arn.rsplit("/", 2)[-2]
+
+
+def forward_weights(actions: list[dict[str, Any]]) -> list[tuple[str, int]] | None:
+    """(target group ARN, weight) of the forward action among ``actions``; None if none."""
+    for action in actions or []:
+        if action.get("Type") != "forward":
+            continue
+        config = (action.get("ForwardConfig") or {}).get("TargetGroups") or []
+        if config:
+            return [(g["TargetGroupArn"], int(g.get("Weight", 1))) for g in config]
+        if action.get("TargetGroupArn"):
+            return [(action["TargetGroupArn"], 1)]
+    return None
+
+
+def rules(aws: ReadOnlyAws, listener_arn: str) -> list[dict[str, Any]]:
+    return aws.elbv2.paginate("describe_rules", "Rules", ListenerArn=listener_arn)
+
+
+def rule_paths(rule: dict[str, Any]) -> list[str]:
+    paths: list[str] = []
+    for condition in rule.get("Conditions") or []:
+        if condition.get("Field") == "path-pattern":
+            config = condition.get("PathPatternConfig") or {}
+            paths.extend(config.get("Values") or condition.get("Values") or [])
+    return paths
+
+
+def _discovered_group_arn(aws: ReadOnlyAws, load_balancer: str, port: int, path: str | None,
+                          exclude: str | None) -> str | None:
+    balancer = find_load_balancer(aws, load_balancer, port)
+    listener = find_listener(aws, balancer, port) if balancer else None
+    if listener is None:
+        return None
+    if path is None:
+        actions = listener.get("DefaultActions") or []
+    else:
+        actions = next((r.get("Actions") or [] for r in rules(aws, listener["ListenerArn"])
+                        if path in rule_paths(r)), [])
+    excluded = find_target_group(aws, exclude) if exclude else None
+    for arn, _ in forward_weights(actions) or []:
+        if excluded is None or arn != excluded["TargetGroupArn"]:
+            return arn
+    return None
+
+
+def find_target_group(aws: ReadOnlyAws, name: str, *, load_balancer: str | None = None,
+                      port: int = 80, path: str | None = None, exclude: str | None = None
+                      ) -> dict[str, Any] | None:
+    """By name; else (when ``load_balancer`` is given) the group the listener on ``port``
+    forwards to - through the rule for ``path``, or its default action - skipping ``exclude``."""
+    found = _one(aws, "describe_target_groups", "TargetGroups", Names=[name])
+    if found is not None or load_balancer is None:
+        return found
+    arn = _discovered_group_arn(aws, load_balancer, port, path, exclude)
+    return target_group_by_arn(aws, arn) if arn else None
+
+
+class TargetGroupRef(Params):
+    """A target group by the lab's name, with where to discover it if the name is not found."""
+
+    target_group: str
+    load_balancer: str | None = Field(
+        default=None, description="discovery: the load balancer whose listener forwards to it")
+    listener_port: int = 80
+    rule_path: str | None = Field(default=None,
+                                  description="discovery: the path rule that forwards to it")
+    exclude: str | None = Field(default=None,
+                                description="discovery: a target group that is not this one")
+
+    def find(self, aws: ReadOnlyAws) -> dict[str, Any] | None:
+        return find_target_group(aws, self.target_group, load_balancer=self.load_balancer,
+                                 port=self.listener_port, path=self.rule_path,
+                                 exclude=self.exclude)
+
+
+def _missing_group(aws: ReadOnlyAws, name: str) -> Result:
+    names = [g["TargetGroupName"] for g in
+             aws.elbv2.paginate("describe_target_groups", "TargetGroups")]
+    return failed(f"Target group {name} does not exist.",
+                  expected=f"a target group named {name}",
+                  actual=("target groups: " + ", ".join(names)) if names else "no target groups")
+
+
+def _missing_balancer(aws: ReadOnlyAws, name: str) -> Result:
+    names = [lb["LoadBalancerName"] for lb in load_balancers(aws)]
+    return failed(f"Load balancer {name} does not exist.",
+                  expected=f"an application load balancer named {name}",
+                  actual=("load balancers: " + ", ".join(names)) if names
+                  else "no load balancers")
+
+
+def _sg_names(aws: ReadOnlyAws, ids: list[str]) -> list[str]:
+    if not ids:
+        return []
+    try:
+        groups = aws.ec2.describe_security_groups(GroupIds=ids)["SecurityGroups"]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return list(ids)
+        raise
+    return [g.get("GroupName") or g["GroupId"] for g in groups]
+
+
+# ---------------------------------------------------------------------------------------------
+# the load balancer
+
+
+class LoadBalancerParams(Params):
+    name: str
+    scheme: str = "internet-facing"
+    type: str = "application"
+    min_zones: int = 2
+    security_group: str | None = Field(default=None, description="a group it must carry, by name")
+
+
+@check("elbv2.load_balancer", title="The load balancer is set up as asked",
+       params=LoadBalancerParams,
+       hint="aws elbv2 create-load-balancer --type application --scheme internet-facing "
+            "--subnets (two AZs) --security-groups ...")
+def load_balancer(aws: ReadOnlyAws, p: LoadBalancerParams) -> Result:
+    lb = find_load_balancer(aws, p.name)
+    if lb is None:
+        return _missing_balancer(aws, p.name)
+    name = lb["LoadBalancerName"]
+    problems: list[tuple[str, str, str]] = []
+    if lb.get("Type") != p.type:
+        problems.append((f"it is a {lb.get('Type')} load balancer", f"type {p.type}",
+                         f"type {lb.get('Type')}"))
+    if lb.get("Scheme") != p.scheme:
+        why = " (an internal one has only private addresses: the internet cannot reach it)" \
+            if p.scheme == "internet-facing" else ""
+        problems.append((f"its scheme is {lb.get('Scheme')}{why}", f"scheme {p.scheme}",
+                         f"scheme {lb.get('Scheme')}"))
+    zones = sorted({z["ZoneName"] for z in lb.get("AvailabilityZones") or []})
+    if len(zones) < p.min_zones:
+        problems.append((f"it is in {len(zones)} Availability Zone(s) ({', '.join(zones)}); an "
+                         f"ALB needs subnets in at least {p.min_zones}",
+                         f"subnets in {p.min_zones}+ Availability Zones",
+                         f"{len(zones)} zone(s): {', '.join(zones) or 'none'}"))
+    if p.security_group:
+        carried = _sg_names(aws, lb.get("SecurityGroups") or [])
+        named = aws.ec2.describe_security_groups(Filters=[
+            {"Name": "group-name", "Values": [p.security_group]}])["SecurityGroups"]
+        # a group of that name must be carried; with none of that name (a generated name),
+        # any group will do
+        if p.security_group not in carried and (named or not carried):
+            problems.append((f"it does not carry security group {p.security_group}",
+                             f"security group {p.security_group}",
+                             "security groups: " + (", ".join(carried) or "none")))
+    if problems:
+        return failed(f"Load balancer {name}: " + "; ".join(m for m, _, _ in problems) + ".",
+                      expected=", ".join(e for _, e, _ in problems),
+                      actual=", ".join(a for _, _, a in problems))
+    return passed(f"Load balancer {name} is an {p.scheme} {p.type} load balancer in "
+                  f"{', '.join(zones)}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# target groups
+
+
+def _network_mode(aws: ReadOnlyAws, task_definition: str) -> str | None:
+    try:
+        definition = aws.ecs.describe_task_definition(taskDefinition=task_definition)
+    except ClientError as exc:
+        if is_not_found(exc) or exc.response.get("Error", {}).get("Code") == "ClientException":
+            return None
+        raise
+    return definition["taskDefinition"].get("networkMode") or "bridge"
+
+
+def _target_type_problem(group: dict[str, Any], wanted: str, mode: str | None) -> str:
+    found = group.get("TargetType")
+    if mode in ("bridge", "host") and found == "ip":
+        return (f"it has target type ip, but the task definition uses {mode} networking: ECS "
+                f"registers such tasks as an instance ID plus a host port, which only an "
+                f"instance target group accepts (the type cannot be changed: re-create the "
+                f"group with --target-type instance)")
+    if mode == "awsvpc" and found == "instance":
+        return ("it has target type instance, but awsvpc tasks have their own network "
+                "interface and register by IP address: it must be an ip target group")
+    return f"it has target type {found}, not {wanted}"
+
+
+class TargetGroupParams(TargetGroupRef):
+    protocol: str = "HTTP"
+    port: int = 80
+    target_type: str = "instance"
+    health_path: str = "/health"
+    matcher: str = "200"
+    task_definition: str | None = Field(
+        default=None, description="explains a target type that does not fit its network mode")
+
+
+@check("elbv2.target_group", title="The target group and its health check are set up as asked",
+       params=TargetGroupParams,
+       hint="aws elbv2 create-target-group --target-type instance --protocol HTTP --port 80 "
+            "--health-check-path /health --matcher HttpCode=200")
+def target_group(aws: ReadOnlyAws, p: TargetGroupParams) -> Result:
+    group = p.find(aws)
+    if group is None:
+        return _missing_group(aws, p.target_group)
+    name = group["TargetGroupName"]
+    problems: list[tuple[str, str, str]] = []
+    if group.get("TargetType") != p.target_type:
+        mode = _network_mode(aws, p.task_definition) if p.task_definition else None
+        problems.append((_target_type_problem(group, p.target_type, mode),
+                         f"target type {p.target_type}", f"target type {group.get('TargetType')}"))
+    if group.get("Protocol") != p.protocol or group.get("Port") != p.port:
+        problems.append((f"it takes {group.get('Protocol')}:{group.get('Port')}",
+                         f"{p.protocol}:{p.port}", f"{group.get('Protocol')}:{group.get('Port')}"))
+    path = group.get("HealthCheckPath")
+    if path != p.health_path:
+        problems.append((f"its health check asks for {path}, a path the app does not serve for "
+                         f"health checks (it answers on {p.health_path})",
+                         f"health check path {p.health_path}", f"health check path {path}"))
+    code = str((group.get("Matcher") or {}).get("HttpCode", ""))
+    if code != p.matcher:
+        problems.append((f"its health check accepts HTTP {code}",
+                         f"matcher HttpCode={p.matcher}", f"matcher HttpCode={code}"))
+    if group.get("HealthCheckEnabled") is False:
+        problems.append(("its health checks are disabled", "health checks enabled",
+                         "health checks disabled"))
+    if problems:
+        return failed(f"Target group {name}: " + "; ".join(m for m, _, _ in problems) + ".",
+                      expected=", ".join(e for _, e, _ in problems),
+                      actual=", ".join(a for _, _, a in problems))
+    return passed(f"Target group {name} takes {p.protocol}:{p.port} {p.target_type} targets "
+                  f"and health-checks {path} expecting {code}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# listeners, rules and weights
+
+
+def _listener_or_failure(aws: ReadOnlyAws, name: str, port: int
+                         ) -> tuple[dict[str, Any], dict[str, Any]] | Result:
+    lb = find_load_balancer(aws, name, port)
+    if lb is None:
+        return _missing_balancer(aws, name)
+    listener = find_listener(aws, lb, port)
+    if listener is None:
+        ports = sorted(li["Port"] for li in listeners(aws, lb["LoadBalancerArn"]))
+        return failed(
+            f"Load balancer {lb['LoadBalancerName']} has no listener on port {port}.",
+            expected=f"a listener on port {port}",
+            actual=("listeners on ports " + ", ".join(map(str, ports))) if ports
+            else "no listeners")
+    return lb, listener
+
+
+class ListenerParams(Params):
+    load_balancer: str
+    port: int = 80
+    protocol: str = "HTTP"
+    target_group: str
+
+
+@check("elbv2.listener_forwards", title="The listener forwards to the target group",
+       params=ListenerParams,
+       hint="aws elbv2 create-listener --protocol HTTP --port 80 "
+            "--default-actions Type=forward,TargetGroupArn=...")
+def listener_forwards(aws: ReadOnlyAws, p: ListenerParams) -> Result:
+    found = _listener_or_failure(aws, p.load_balancer, p.port)
+    if isinstance(found, Result):
+        return found
+    lb, listener = found
+    where = f"Listener {listener.get('Protocol')}:{p.port} of {lb['LoadBalancerName']}"
+    if listener.get("Protocol") != p.protocol:
+        return failed(f"{where} speaks {listener.get('Protocol')}, not {p.protocol}.",
+                      expected=p.protocol, actual=str(listener.get("Protocol")))
+    weights = forward_weights(listener.get("DefaultActions") or [])
+    if weights is None:
+        kinds = ", ".join(a.get("Type", "?") for a in listener.get("DefaultActions") or [])
+        return failed(f"{where} does not forward by default (its default action is {kinds}).",
+                      expected=f"default action forward to {p.target_group}",
+                      actual=f"default action {kinds}")
+    wanted = find_target_group(aws, p.target_group, load_balancer=p.load_balancer, port=p.port)
+    live = [(arn, w) for arn, w in weights if w > 0]
+    if wanted is None or wanted["TargetGroupArn"] not in [arn for arn, _ in live]:
+        names = ", ".join(target_group_name(aws, arn) for arn, _ in live) or "nothing"
+        return failed(f"{where} forwards to {names}, not {p.target_group}.",
+                      expected=f"default action forward to {p.target_group}",
+                      actual=f"forwards to {names}")
+    return passed(f"{where} forwards to {wanted['TargetGroupName']}.")
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c)
+                              for c in pattern), re.DOTALL)
+
+
+def pattern_covers(broad: str, narrow: str) -> bool:
+    """Does every request ``narrow`` matches also match ``broad``? (ALB wildcards * and ?)"""
+    return _glob_regex(broad).fullmatch(narrow) is not None
+
+
+def _condition_values(condition: dict[str, Any]) -> tuple[str, list[Any]]:
+    field = condition.get("Field", "")
+    for key, value in condition.items():
+        if key.endswith("Config") and isinstance(value, dict):
+            values = value.get("Values")
+            return field, list(values) if values is not None else [value]
+    return field, list(condition.get("Values") or [])
+
+
+def rule_covers(earlier: dict[str, Any], later: dict[str, Any]) -> bool:
+    """True when every request ``later`` matches is matched by ``earlier`` first."""
+    later_conditions = dict(_condition_values(c) for c in later.get("Conditions") or [])
+    for condition in earlier.get("Conditions") or []:
+        field, values = _condition_values(condition)
+        if field not in later_conditions:
+            return False
+        narrow = later_conditions[field]
+        if field in ("path-pattern", "host-header"):
+            if not all(any(pattern_covers(str(b), str(n)) for b in values) for n in narrow):
+                return False
+        elif not all(n in values for n in narrow):
+            return False
+    return True
+
+
+def _priority(rule: dict[str, Any]) -> int:
+    value = rule.get("Priority", "default")
+    return int(value) if str(value).isdigit() else 1 << 30
+
+
+def _label(rule: dict[str, Any]) -> str:
+    paths = rule_paths(rule)
+    what = " ".join(paths) if paths else "its conditions"
+    return f"priority {rule.get('Priority')} ({what})"
+
+
+def shadowed_rules(listener_rules: list[dict[str, Any]]
+                   ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(earlier, later) pairs where the earlier rule catches every request of the later one."""
+    ordered = sorted((r for r in listener_rules if not r.get("IsDefault")), key=_priority)
+    pairs = []
+    for index, later in enumerate(ordered):
+        for earlier in ordered[:index]:
+            if rule_covers(earlier, later):
+                pairs.append((earlier, later))
+                break
+    return pairs
+
+
+class PathRule(Params):
+    path: str
+    target_group: str
+
+
+class ListenerRulesParams(Params):
+    load_balancer: str
+    port: int = 80
+    rules: list[PathRule] = Field(min_length=1)
+
+
+@check("elbv2.listener_rules", title="Path rules forward to their target groups, unshadowed",
+       params=ListenerRulesParams,
+       hint="aws elbv2 create-rule --priority N --conditions Field=path-pattern,Values='/api/*' "
+            "--actions Type=forward,TargetGroupArn=...; lower numbers are evaluated first.")
+def listener_rules(aws: ReadOnlyAws, p: ListenerRulesParams) -> Result:
+    found = _listener_or_failure(aws, p.load_balancer, p.port)
+    if isinstance(found, Result):
+        return found
+    lb, listener = found
+    where = f"Listener :{p.port} of {lb['LoadBalancerName']}"
+    present = rules(aws, listener["ListenerArn"])
+    missing, wrong, routed = [], [], []
+    for wanted in p.rules:
+        rule = next((r for r in present if wanted.path in rule_paths(r)), None)
+        if rule is None:
+            missing.append(wanted.path)
+            continue
+        group = find_target_group(aws, wanted.target_group, load_balancer=p.load_balancer,
+                                  port=p.port, path=wanted.path)
+        arns = [arn for arn, w in forward_weights(rule.get("Actions") or []) or [] if w > 0]
+        if group is None or group["TargetGroupArn"] not in arns:
+            names = ", ".join(target_group_name(aws, a) for a in arns) or "no target group"
+            wrong.append(f"{wanted.path} forwards to {names}, not {wanted.target_group}")
+        else:
+            routed.append(f"{wanted.path} to {group['TargetGroupName']}")
+    if missing or wrong:
+        listed = [f"no rule for {path}" for path in missing] + wrong
+        return failed(f"{where}: " + "; ".join(listed) + ".",
+                      expected="; ".join(f"{r.path} -> {r.target_group}" for r in p.rules),
+                      actual="rules: " + (", ".join(_label(r) for r in present
+                                                    if not r.get("IsDefault")) or "none"))
+    shadows = shadowed_rules(present)
+    if shadows:
+        sentences = [
+            f"rule {_label(earlier)} comes before rule {_label(later)} and matches every "
+            f"request it would, so rule {later.get('Priority')} never sees traffic"
+            for earlier, later in shadows]
+        return failed(
+            f"{where}: " + "; ".join(sentences) + ". The load balancer tries rules from the "
+            "lowest priority number up; give the narrower pattern the lower number.",
+            expected="narrower path patterns at lower priority numbers than broader ones",
+            actual="; ".join(f"{_label(e)} shadows {_label(lt)}" for e, lt in shadows))
+    return passed(f"{where} sends " + ", ".join(routed) + ", and no rule shadows another.")
+
+
+class Weight(Params):
+    target_group: str
+    weight: int = Field(ge=0, le=999)
+
+
+class WeightsParams(Params):
+    load_balancer: str
+    port: int = 80
+    weights: list[Weight] = Field(min_length=1,
+                                  description="target groups and their weights, e.g. 90 and 10")
+
+
+def _percent(pairs: list[tuple[str, int]]) -> dict[str, float]:
+    total = sum(w for _, w in pairs)
+    return {key: (100.0 * w / total if total else 0.0) for key, w in pairs}
+
+
+@check("elbv2.listener_weights", title="The listener splits traffic by the weights asked",
+       params=WeightsParams,
+       hint="aws elbv2 modify-listener --default-actions with a ForwardConfig listing both "
+            "target groups and their weights.")
+def listener_weights(aws: ReadOnlyAws, p: WeightsParams) -> Result:
+    found = _listener_or_failure(aws, p.load_balancer, p.port)
+    if isinstance(found, Result):
+        return found
+    lb, listener = found
+    where = f"Listener :{p.port} of {lb['LoadBalancerName']}"
+    wanted = _percent([(w.target_group, w.weight) for w in p.weights])
+    expected = ", ".join(f"{name} {share:g}%" for name, share in wanted.items())
+    weights = forward_weights(listener.get("DefaultActions") or [])
+    if weights is None:
+        return failed(f"{where} does not forward by default.",
+                      expected=f"a weighted forward: {expected}", actual="no forward action")
+    shares = {target_group_name(aws, arn): share
+              for arn, share in _percent(weights).items()}
+    actual = ", ".join(f"{name} {share:g}%" for name, share in shares.items())
+    absent = [name for name in wanted if name not in shares]
+    if absent:
+        return failed(
+            f"{where} forwards {actual}; {', '.join(absent)} is not in its forward action "
+            f"(list it, with weight 0 if it should get no traffic yet, so the load balancer "
+            f"health-checks it).", expected=f"a weighted forward: {expected}", actual=actual)
+    others = [name for name, share in shares.items() if name not in wanted and share > 0]
+    if others or any(abs(shares[name] - share) > 0.5 for name, share in wanted.items()):
+        return failed(f"{where} sends {actual}; expected {expected}.",
+                      expected=expected, actual=actual)
+    return passed(f"{where} sends {actual}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# target health
+
+
+class TargetsHealthyParams(TargetGroupRef):
+    count: int = Field(ge=1)
+    dynamic_ports: bool = Field(default=True,
+                                description="targets must use distinct dynamic host ports")
+
+
+def _unhealthy_explanation(aws: ReadOnlyAws, group: dict[str, Any],
+                           target: dict[str, Any]) -> str:
+    health = target["TargetHealth"]
+    reason = health.get("Reason") or ""
+    where = f"{target['Target']['Id']}:{target['Target'].get('Port')}"
+    if reason == "Target.ResponseCodeMismatch":
+        return (f"{where} answers the health check path {group.get('HealthCheckPath')} with "
+                f"{health.get('Description', 'an unexpected code')}: the app does not serve "
+                f"{group.get('HealthCheckPath')}")
+    if reason == "Target.Timeout":
+        lbs = group.get("LoadBalancerArns") or []
+        lb_groups: list[str] = []
+        for arn in lbs:
+            found = _one(aws, "describe_load_balancers", "LoadBalancers", LoadBalancerArns=[arn])
+            lb_groups += _sg_names(aws, (found or {}).get("SecurityGroups") or [])
+        via = f" from {', '.join(lb_groups)}" if lb_groups else ""
+        return (f"health checks of {where} time out: the instance's security group does not "
+                f"admit the load balancer{via} on port {target['Target'].get('Port')}")
+    if reason == "Target.FailedHealthChecks":
+        return f"nothing answers on {where}"
+    return f"{where} is {health.get('State')} ({reason or 'no reason given'})"
+
+
+@check("elbv2.targets_healthy", title="The target group has its healthy targets",
+       params=TargetsHealthyParams,
+       hint="describe-target-health shows each target's state and the reason it is not healthy.")
+def targets_healthy(aws: ReadOnlyAws, p: TargetsHealthyParams) -> Result:
+    group = p.find(aws)
+    if group is None:
+        return _missing_group(aws, p.target_group)
+    name = group["TargetGroupName"]
+    described = aws.elbv2.describe_target_health(
+        TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+    current = [t for t in described if t["TargetHealth"].get("State") != "draining"]
+    listing = ", ".join(f"{t['Target']['Id']}:{t['Target'].get('Port')} "
+                        f"{t['TargetHealth'].get('State')}" for t in current) or "none"
+    if not current:
+        return failed(f"Target group {name} has no registered targets: no running task of a "
+                      f"service is registered in it yet.",
+                      expected=f"{p.count} healthy targets", actual="no targets")
+    if p.dynamic_ports:
+        fixed = [t for t in current
+                 if not DYNAMIC_PORTS[0] <= int(t["Target"].get("Port") or 0) <= DYNAMIC_PORTS[1]]
+        if fixed:
+            ports = sorted({str(t["Target"].get("Port")) for t in fixed})
+            return failed(
+                f"Target group {name} has targets on fixed port(s) {', '.join(ports)}, not "
+                f"dynamic host ports: set hostPort 0 so each task gets its own port and several "
+                f"tasks fit on one instance.",
+                expected=f"{p.count} targets on distinct ports in {DYNAMIC_PORTS[0]}-"
+                         f"{DYNAMIC_PORTS[1]}", actual=listing)
+    unused = [t for t in current if t["TargetHealth"].get("State") == "unused"]
+    if unused:
+        return failed(f"Target group {name} is not used by any listener or rule, so its targets "
+                      f"are not health-checked.",
+                      expected="a listener or rule that forwards to it", actual=listing)
+    bad = [t for t in current if t["TargetHealth"].get("State") == "unhealthy"]
+    if bad:
+        reasons = "; ".join(_unhealthy_explanation(aws, group, t) for t in bad)
+        return failed(f"Target group {name}: {len(bad)} of {len(current)} targets unhealthy: "
+                      f"{reasons}.", expected=f"{p.count} healthy targets", actual=listing)
+    waiting = [t for t in current if t["TargetHealth"].get("State") != "healthy"]
+    if waiting:
+        return failed(
+            f"Target group {name}: {len(waiting)} of {len(current)} targets are not healthy yet "
+            f"({waiting[0]['TargetHealth'].get('State')}); a target turns healthy after "
+            f"{group.get('HealthyThresholdCount')} passing checks, "
+            f"{group.get('HealthCheckIntervalSeconds')} s apart.",
+            expected=f"{p.count} healthy targets", actual=listing)
+    if len(current) != p.count:
+        return failed(f"Target group {name} has {len(current)} healthy target(s), not {p.count}.",
+                      expected=f"{p.count} healthy targets", actual=listing)
+    return passed(f"Target group {name} has {p.count} healthy target(s): {listing}.")
