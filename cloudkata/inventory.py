@@ -26,8 +26,11 @@ def _iam(aws: ReadOnlyAws) -> Iterable[str]:
 
 
 def _ecs(aws: ReadOnlyAws) -> Iterable[str]:
-    for arn in aws.ecs.paginate("list_clusters", "clusterArns"):
-        yield f"ecs cluster {arn.rsplit('/', 1)[-1]}"
+    arns = aws.ecs.paginate("list_clusters", "clusterArns")
+    for start in range(0, len(arns), 100):  # a deleted cluster lingers as INACTIVE, as on AWS
+        for cluster in aws.ecs.describe_clusters(clusters=arns[start:start + 100])["clusters"]:
+            if cluster.get("status") != "INACTIVE":
+                yield f"ecs cluster {cluster['clusterName']}"
     for arn in aws.ecs.paginate("list_task_definitions", "taskDefinitionArns", status="ACTIVE"):
         yield f"ecs task definition {arn.rsplit('/', 1)[-1]}"
 
