@@ -46,7 +46,8 @@ NOT_FOUND_CODES = frozenset(
         "NoSuchEntity", "NotFound", "NotFoundException", "ResourceNotFoundException",
         "ClusterNotFoundException", "ServiceNotFoundException", "TargetGroupNotFound",
         "LoadBalancerNotFound", "ListenerNotFound", "InvalidGroup.NotFound",
-        "ValidationError", "InvalidParameterException",
+        "ValidationError", "InvalidParameterException", "FileSystemNotFound",
+        "AccessPointNotFound", "MountTargetNotFound",
     }
 )
 

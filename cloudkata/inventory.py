@@ -23,6 +23,8 @@ def _iam(aws: ReadOnlyAws) -> Iterable[str]:
         yield f"iam instance profile {profile['InstanceProfileName']}"
     for policy in aws.iam.paginate("list_policies", "Policies", Scope="Local"):
         yield f"iam policy {policy['PolicyName']}"
+    for provider in aws.iam.list_open_id_connect_providers().get("OpenIDConnectProviderList", []):
+        yield f"iam oidc provider {provider['Arn'].split('/', 1)[-1]}"
 
 
 def _ecs(aws: ReadOnlyAws) -> Iterable[str]:
@@ -100,6 +102,8 @@ def _eks(aws: ReadOnlyAws) -> Iterable[str]:
         for profile in aws.eks.paginate("list_fargate_profiles", "fargateProfileNames",
                                         clusterName=cluster):
             yield f"eks fargate profile {cluster}/{profile}"
+        for addon in aws.eks.paginate("list_addons", "addons", clusterName=cluster):
+            yield f"eks add-on {cluster}/{addon}"
 
 
 def _efs(aws: ReadOnlyAws) -> Iterable[str]:

@@ -85,3 +85,15 @@ def test_every_python_package_in_the_tree_is_listed_in_pyproject() -> None:
             parts = [part for part in relative.parts if part]
             found.add(".".join([package, *parts]))
     assert found - listed == set(), "add these to [tool.setuptools] packages"
+
+
+def test_every_content_file_is_in_the_wheel(installed_wheel: Path) -> None:
+    import zipfile
+
+    wheel = next(installed_wheel.parent.glob("dist/cloudkata-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    content = ROOT / "content"
+    missing = [str(path.relative_to(ROOT)) for path in content.rglob("*")
+               if path.is_file() and "__pycache__" not in path.parts
+               and f"cloudkata/content/{path.relative_to(content)}" not in names]
+    assert missing == [], "add their suffixes to package-data in pyproject.toml"
