@@ -5,6 +5,7 @@ Nothing here knows about Textual or click; the TUI and the CLI are thin faces ov
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from . import locations
 from .progress import ProgressStore
 from .runner import CommandResult, ShellSession
 from .targets import Target
+
+WAITER_LINE = re.compile(r"\baws\s+[a-z0-9-]+\s+wait\s")
+WAITER_CATCH_UP = 900.0
+"""Simulated seconds: longer than any life cycle the sandbox simulates (EKS: 120 s + 60 s)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +181,19 @@ class LabSession:
         """Stop the console command that is running, if any."""
         return self.shell.cancel()
 
+    def _catch_up_before(self, line: str) -> None:
+        """Before an ``aws ... wait ...`` line on the sandbox, let simulated time pass.
+
+        A waiter polls every 15–30 real seconds; with the sandbox's clock frozen (tests) or
+        compressed it would wait for nothing. Jumping ahead by what the slowest AWS operation
+        we simulate takes lets it see the final state on its first poll.
+        """
+        if (self.target.kind == "sandbox" and self.target.endpoint_url
+                and WAITER_LINE.search(line)):
+            from .sandbox import manager
+
+            manager.advance(self.target.endpoint_url, WAITER_CATCH_UP)
+
     def solve(self, step: Step, on_output: Callable[[str], None] | None = None,
               echo: bool = True,
               on_command: Callable[[str], None] | None = None) -> list[CommandResult]:
@@ -190,6 +208,7 @@ class LabSession:
                 on_command(line)
             elif echo and on_output:
                 on_output(f"$ {line}")
+            self._catch_up_before(line)
             result = self.shell.run(line, on_output=on_output)
             results.append(result)
             if not result.ok:
@@ -211,6 +230,7 @@ class LabSession:
         for line in self.lab.teardown:
             if on_output:
                 on_output(f"$ {line}")
+            self._catch_up_before(line)
             results.append(self.shell.run(line, on_output=on_output))
         return results
 

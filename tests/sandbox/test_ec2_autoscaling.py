@@ -241,3 +241,23 @@ def test_a_stopped_instance_is_replaced(aws: Aws) -> None:
     assert len(remaining) == 2 and victim not in {i["InstanceId"] for i in remaining}
     state = aws.ec2.describe_instances(InstanceIds=[victim])["Reservations"][0]["Instances"][0]
     assert state["State"]["Name"] == "terminated"
+
+
+def test_force_deleting_a_group_terminates_all_its_instances(sandbox) -> None:
+    import boto3
+
+    kw = {"endpoint_url": sandbox.endpoint_url, "region_name": "us-east-1",
+          "aws_access_key_id": "k", "aws_secret_access_key": "s"}
+    ec2, asg = boto3.client("ec2", **kw), boto3.client("autoscaling", **kw)
+    subnet = ec2.describe_subnets()["Subnets"][0]["SubnetId"]
+    ec2.create_launch_template(LaunchTemplateName="gone-lt", LaunchTemplateData={
+        "ImageId": "ami-12c6146b", "InstanceType": "t2.micro"})
+    asg.create_auto_scaling_group(AutoScalingGroupName="gone", MinSize=1, MaxSize=2,
+                                  DesiredCapacity=2, VPCZoneIdentifier=subnet,
+                                  LaunchTemplate={"LaunchTemplateName": "gone-lt"})
+    owned = [i["InstanceId"] for i in
+             asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["Instances"]]
+    asg.delete_auto_scaling_group(AutoScalingGroupName="gone", ForceDelete=True)
+    states = {i["State"]["Name"] for r in ec2.describe_instances(InstanceIds=owned)["Reservations"]
+              for i in r["Instances"]}
+    assert states <= {"shutting-down", "terminated"}

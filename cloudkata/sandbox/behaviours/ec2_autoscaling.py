@@ -209,9 +209,29 @@ def _patch_desired_capacity_stays_within_bounds() -> None:
     FakeAutoScalingGroup.update = update  # type: ignore[method-assign]
 
 
+def _patch_delete_terminates_every_instance() -> None:
+    """Restore: deleting a group (with --force-delete) terminates all of its instances. moto
+    scales it to 0 first, which the bounds above would cap at MinSize and leave instances."""
+    from moto.autoscaling.models import AutoScalingBackend
+
+    original = AutoScalingBackend.delete_auto_scaling_group
+    if getattr(original, "_cloudkata", False):
+        return
+
+    def delete_auto_scaling_group(self: Any, group_name: str) -> None:
+        group = self.autoscaling_groups.get(group_name)
+        if group is not None:
+            group.min_size = 0
+        original(self, group_name)
+
+    delete_auto_scaling_group._cloudkata = True  # type: ignore[attr-defined]
+    AutoScalingBackend.delete_auto_scaling_group = delete_auto_scaling_group  # type: ignore
+
+
 _patch_run_instances_applies_instance_profiles()
 _patch_asg_launches_balanced_across_azs()
 _patch_desired_capacity_stays_within_bounds()
+_patch_delete_terminates_every_instance()
 
 
 # --- validation hooks ----------------------------------------------------------------------
