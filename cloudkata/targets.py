@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from cloudkata.checks.errors import describe_environment_error
 from cloudkata.checks.session import ReadOnlyAws
@@ -44,7 +44,11 @@ class Target:
             return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
                                  region_name=self.region)
         try:
-            return boto3.Session(profile_name=self.profile, region_name=self.region)
+            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            if self.profile and self.profile not in session.available_profiles:
+                # botocore resolves a profile lazily; say so now, not on the first call
+                raise ProfileNotFound(profile=self.profile)
+            return session
         except BotoCoreError as exc:
             raise TargetError(describe_environment_error(exc) or str(exc)) from None
 
