@@ -35,7 +35,7 @@ step_option = click.option("--step", "step_id", metavar="STEP",
 
 
 def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target_args: dict,
-             *, progress: bool = True) -> LabSession:
+             *, progress: bool = True, in_process_aws: bool = False) -> LabSession:
     catalogue = catalogue_of(ctx)
     lab = catalogue.load(lab_id)
     target = make_target(**target_args)
@@ -46,7 +46,8 @@ def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target
     store = ProgressStore.open() if progress else None
     if store and store.warning:
         _say(store.warning)
-    return LabSession(lab, target, catalogue, parse_vars(variables), store)
+    return LabSession(lab, target, catalogue, parse_vars(variables), store,
+                      in_process_aws=in_process_aws)
 
 
 def _steps(session: LabSession, step_id: str | None) -> list[Step]:
@@ -187,7 +188,10 @@ def solve(ctx: click.Context, lab_id: str, step_id: str | None, prerequisites: b
         catalogue = catalogue_of(ctx)
         for required in _prerequisites(catalogue, catalogue.load(lab_id)):
             click.secho(f"Fast-forwarding {required.id}", bold=True)
-            _solve_steps(_session(ctx, required.id, (), targs), None)
+            # a batch of known-good lines: run them in-process, 3-4x faster than `aws` processes
+            code = _solve_steps(_session(ctx, required.id, (), targs, in_process_aws=True), None)
+            if code is not ExitCode.OK:
+                raise Fail(f"Fast-forwarding {required.id} failed; see above.", code)
     session = _session(ctx, lab_id, variables, targs)
     ctx.exit(int(_solve_steps(session, step_id)))
 

@@ -156,3 +156,18 @@ def test_a_lab_naming_an_unknown_check_is_a_content_error(tmp_path: Path,
                     sandbox.endpoint_url)
     assert code == ExitCode.USAGE
     assert "step one, check 1 (iam.role_exits): No check is registered as 'iam.role_exits'" in out
+
+
+def test_solve_fast_forwards_prerequisites_on_an_empty_sandbox(sandbox: Target,
+                                                               labs_home: Path) -> None:
+    """`solve LAB --prerequisites` reaches the lab's start: its first step then checks out."""
+    at = ("--endpoint-url", sandbox.endpoint_url)
+    code, out = cli("solve", "service-autoscaling", "--prerequisites", "--step",
+                    "scalable-target", *at)
+    assert code == ExitCode.OK, out[-3000:]
+    for lab in ("ecs-iam-roles", "ecs-cluster", "task-definitions", "alb-service"):
+        assert f"Fast-forwarding {lab}" in out
+    code, out = cli("check", "alb-service", "--step", "scale", *at)  # its end state
+    assert code == ExitCode.OK, out[-3000:]
+    code, out = cli("check", "service-autoscaling", "--step", "scalable-target", *at)
+    assert code == ExitCode.OK, out[-3000:]
