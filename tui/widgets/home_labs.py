@@ -28,11 +28,12 @@ class LabTable(DataTable):
         self.labs: dict[str, Lab] = {}
 
     def on_mount(self) -> None:
+        # most useful first, so a narrow terminal cuts off the least useful column
         self.add_column("Lab", key="title")
-        self.add_column("Id", key="id")
+        self.add_column("Progress", key="progress")
         self.add_column("Time", key="minutes")
         self.add_column("Requires", key="requires")
-        self.add_column("Progress", key="progress")
+        self.add_column("Id", key="id")
 
     def show(self, labs: list[Lab], progress: ProgressStore) -> None:
         self.clear()
@@ -40,10 +41,10 @@ class LabTable(DataTable):
         for lab in labs:
             self.add_row(
                 Text(lab.title, style="bold"),
-                Text(lab.id, style="dim"),
+                progress_text(lab, progress),
                 f"{lab.minutes} min",
                 ", ".join(lab.requires) or Text("—", style="dim"),
-                progress_text(lab, progress),
+                Text(lab.id, style="dim"),
                 key=lab.id,
             )
 
