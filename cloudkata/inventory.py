@@ -53,6 +53,14 @@ def _ec2(aws: ReadOnlyAws) -> Iterable[str]:
     for subnet in aws.ec2.paginate("describe_subnets", "Subnets"):
         if not subnet.get("DefaultForAz"):
             yield f"subnet {subnet['SubnetId']} ({subnet['CidrBlock']})"
+    for nat in aws.ec2.paginate("describe_nat_gateways", "NatGateways"):
+        if nat.get("State") not in ("deleted", "deleting"):
+            yield f"nat gateway {nat['NatGatewayId']}"
+    for address in aws.ec2.describe_addresses().get("Addresses", []):
+        yield f"elastic ip {address.get('AllocationId') or address.get('PublicIp')}"
+    for table in aws.ec2.paginate("describe_route_tables", "RouteTables"):
+        if not any(a.get("Main") for a in table.get("Associations", [])):
+            yield f"route table {table['RouteTableId']}"
     for gateway in aws.ec2.paginate("describe_internet_gateways", "InternetGateways"):
         attached = [a["VpcId"] for a in gateway.get("Attachments", [])]
         yield f"internet gateway {gateway['InternetGatewayId']} {attached}"
