@@ -33,6 +33,7 @@ dev-check: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_checks.py
 	$(BIN)/python bench/bench_sandbox.py
+	$(BIN)/python bench/bench_labs.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
