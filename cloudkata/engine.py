@@ -24,8 +24,9 @@ from .runner import CommandResult, ShellSession
 from .targets import Target
 
 WAITER_LINE = re.compile(r"\baws\s+[a-z0-9-]+\s+wait\s")
-WAITER_CATCH_UP = 900.0
-"""Simulated seconds: longer than any life cycle the sandbox simulates (EKS: 120 s + 60 s)."""
+WAITER_CATCH_UP = 600.0
+"""Simulated seconds: longer than any life cycle the sandbox simulates (EKS: 120 s + 60 s),
+shorter than the 15 idle minutes after which managed scaling removes an instance."""
 
 
 @dataclass(frozen=True)

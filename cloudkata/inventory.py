@@ -40,8 +40,14 @@ def _ecs(aws: ReadOnlyAws) -> Iterable[str]:
 def _ec2(aws: ReadOnlyAws) -> Iterable[str]:
     for reservation in aws.ec2.paginate("describe_instances", "Reservations"):
         for instance in reservation["Instances"]:
-            if instance["State"]["Name"] not in ("terminated", "shutting-down"):
-                yield f"ec2 instance {instance['InstanceId']}"
+            if instance["State"]["Name"] in ("terminated", "shutting-down"):
+                continue
+            tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
+            group = tags.get("aws:autoscaling:groupName")
+            # an Auto Scaling group's instances come and go with its size: the group is what
+            # a lab makes (and must remove), not each instance
+            yield (f"ec2 instances of auto scaling group {group}" if group
+                   else f"ec2 instance {instance['InstanceId']}")
     for group in aws.ec2.paginate("describe_security_groups", "SecurityGroups"):
         if group["GroupName"] != "default":
             yield f"ec2 security group {group['GroupName']}"
