@@ -34,14 +34,11 @@ Why an instance did not register is kept per instance and served by ``POST /clou
 
 from __future__ import annotations
 
-import base64
-import binascii
-import contextlib
-import gzip
 import re
 from datetime import UTC, datetime
 from typing import Any
 
+from cloudkata.checks import compute
 from cloudkata.sandbox.control import api, backends
 from cloudkata.sandbox.control.plane import ControlPlane, reconciler
 
@@ -58,7 +55,6 @@ REGISTER_ACTION = "ecs:RegisterContainerInstance"
 CREATE_CLUSTER_ACTION = "ecs:CreateCluster"
 EC2_SERVICE = "ec2.amazonaws.com"
 
-_ECS_CLUSTER = re.compile(r"""ECS_CLUSTER\s*=\s*["']?([^\s"'>;|&)]*)""")
 _CLUSTER_NAME = re.compile(r"[A-Za-z0-9_-]{1,255}")
 _ECS_AMI_NAME = re.compile(r"(?<![a-z])ecs(?![a-z])", re.IGNORECASE)
 """ECS-optimized AMI names: amzn2-ami-ecs-hvm-..., al2023-ami-ecs-hvm-...,
@@ -164,34 +160,18 @@ _patch_deregistration_updates_the_cluster()
 
 
 def decode_user_data(raw: Any) -> str:
-    """The instance's user data as text: moto keeps it base64-encoded (``Base64EncodedString``
-    or str); gzip-compressed user data (cloud-init accepts it) is unpacked."""
+    """The instance's user data as text. moto keeps it base64-encoded, as a
+    ``Base64EncodedString``, bytes or str; the decoding itself is the checks' (one truth for
+    what the agent reads and what a check says it reads)."""
     if raw is None:
         return ""
     if hasattr(raw, "decode") and not isinstance(raw, bytes | str):
-        data = base64.b64decode(str(raw))
-    else:
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-        try:
-            data = base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            data = text.encode()
-    if data[:2] == b"\x1f\x8b":
-        with contextlib.suppress(OSError, EOFError):
-            data = gzip.decompress(data)
-    return data.decode("utf-8", "replace")
+        return compute.decode_user_data(str(raw))
+    return compute.decode_user_data(
+        raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw))
 
 
-def ecs_cluster_setting(user_data: str) -> str | None:
-    """The value the user data gives ``ECS_CLUSTER`` (the last one wins, as in ecs.config);
-    None when it sets none. Commented-out lines do not count."""
-    value = None
-    for line in user_data.splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        for match in _ECS_CLUSTER.finditer(line):
-            value = match.group(1)
-    return value
+ecs_cluster_setting = compute.ecs_cluster_setting
 
 
 # --- IAM -----------------------------------------------------------------------------------
