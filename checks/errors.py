@@ -57,7 +57,9 @@ def describe_environment_error(exc: BaseException, endpoint: str | None = None) 
     """One sentence for an environment failure, or None if ``exc`` is not one."""
     where = endpoint or "AWS"
     if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | BotoConnectionClosed):
-        return f"Cannot reach {where}: is the target running? (cloudkata sandbox status)"
+        hint = ("is the sandbox running? (`cloudkata sandbox status`)" if "127.0.0.1" in where
+                else "is it running, and is this its address?")
+        return f"Cannot reach {where}: {hint}"
     if isinstance(exc, ReadTimeoutError):
         return f"{where} did not answer in time; try again in a moment."
     if isinstance(exc, NoCredentialsError | PartialCredentialsError | TokenRetrievalError):
