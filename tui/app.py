@@ -6,6 +6,9 @@ Everything that can block (AWS calls, subprocesses, opening a lab) runs in threa
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
 import threading
 from collections.abc import Iterable
 
@@ -22,6 +25,16 @@ from .screens.help import HelpScreen
 from .screens.home import HomeScreen
 from .screens.lab import LabScreen
 from .text import one_line
+
+
+def _terminal_hung_up() -> bool:
+    try:
+        os.tcgetpgrp(sys.__stdin__.fileno())
+    except OSError as exc:
+        return exc.errno == errno.EIO  # ENOTTY (tests, pipes) is not a hang-up
+    except (AttributeError, ValueError):
+        return False
+    return False
 
 
 class CloudkataApp(App[None]):
@@ -45,10 +58,25 @@ class CloudkataApp(App[None]):
         return HomeScreen()
 
     def on_mount(self) -> None:
+        self._parent_pid = os.getppid()
+        self.set_interval(2.0, self._exit_if_orphaned)
         if self.progress.warning:
             self.notify(self.progress.warning, title="Progress", severity="warning", timeout=15)
         if self.start_lab:
             self.open_lab(self.start_lab)
+
+    def _exit_if_orphaned(self) -> None:
+        """Quit when our terminal hung up or whoever started us is gone.
+
+        A closed terminal under `make run` sends no SIGHUP to the app, and Textual's input
+        thread then spins on end-of-file: without this the app would run on unseen, using a
+        core.
+        """
+        if os.getppid() != self._parent_pid or _terminal_hung_up():
+            for screen in self.screen_stack:
+                if getattr(screen, "commands_running", False):
+                    screen.session.cancel()
+            self.exit()
 
     def open_lab(self, lab_id: str) -> None:
         """Load the lab and prepare its session off the UI thread, then show it."""
