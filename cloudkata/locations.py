@@ -7,6 +7,7 @@ otherwise they follow platformdirs' conventions for the user's data and runtime 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import platformdirs
