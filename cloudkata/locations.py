@@ -34,7 +34,9 @@ def runtime_dir() -> Path:
     if home:
         path = home / "run"
     else:
-        path = Path(platformdirs.user_runtime_dir(APP))
+        with warnings.catch_warnings():  # no XDG_RUNTIME_DIR: platformdirs falls back, loudly
+            warnings.simplefilter("ignore")
+            path = Path(platformdirs.user_runtime_dir(APP))
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:  # e.g. no /run/user/<uid> on a minimal container
