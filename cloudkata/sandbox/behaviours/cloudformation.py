@@ -76,6 +76,14 @@ class CfnScalableTarget(CloudFormationModel):
             props["ServiceNamespace"], props["ResourceId"], props["ScalableDimension"])
 
 
+def _policy_target(props: dict[str, Any]) -> tuple[str, str, str]:
+    """(resource id, dimension, namespace) from ScalingTargetId, or from the three properties."""
+    if props.get("ScalingTargetId"):
+        resource_id, dimension, namespace = str(props["ScalingTargetId"]).split("|")
+        return resource_id, dimension, namespace
+    return props["ResourceId"], props["ScalableDimension"], props["ServiceNamespace"]
+
+
 class CfnScalingPolicy(CloudFormationModel):
     """AWS::ApplicationAutoScaling::ScalingPolicy (step scaling or target tracking)."""
 
@@ -109,11 +117,7 @@ class CfnScalingPolicy(CloudFormationModel):
         region_name: str, **kwargs: Any,
     ) -> CfnScalingPolicy:
         props = cloudformation_json["Properties"]
-        if props.get("ScalingTargetId"):
-            resource_id, dimension, namespace = str(props["ScalingTargetId"]).split("|")
-        else:
-            resource_id = props["ResourceId"]
-            dimension, namespace = props["ScalableDimension"], props["ServiceNamespace"]
+        resource_id, dimension, namespace = _policy_target(props)
         policy_type = props["PolicyType"]
         body = (props.get("StepScalingPolicyConfiguration") if policy_type == "StepScaling"
                 else props.get("TargetTrackingScalingPolicyConfiguration")) or {}
@@ -128,11 +132,7 @@ class CfnScalingPolicy(CloudFormationModel):
         region_name: str,
     ) -> None:
         props = cloudformation_json["Properties"]
-        if props.get("ScalingTargetId"):
-            resource_id, dimension, namespace = str(props["ScalingTargetId"]).split("|")
-        else:
-            resource_id = props["ResourceId"]
-            dimension, namespace = props["ScalableDimension"], props["ServiceNamespace"]
+        resource_id, dimension, namespace = _policy_target(props)
         _aas(account_id, region_name).delete_scaling_policy(
             props.get("PolicyName", resource_name), namespace, resource_id, dimension)
 
