@@ -52,10 +52,10 @@ def _read(endpoint: str) -> dict:
     return {"role": role["Arn"], "role_id": role["RoleId"], "vpc": vpcs[0], "cluster": cluster}
 
 
-def _wait_saved(path: Path, since: float) -> None:
+def _wait_saved(path: Path, holding: bytes) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_mtime >= since:
+        if path.exists() and holding in path.read_bytes():
             return
         time.sleep(0.05)  # waits for the sandbox's own saver thread, not for simulated time
     raise AssertionError("the sandbox never saved its state")
@@ -72,10 +72,10 @@ def test_state_survives_stop_and_start(own_sandbox: dict) -> None:
 
 def test_state_survives_a_crash(own_sandbox: dict) -> None:
     info = manager.start(port=0, pace="frozen", **own_sandbox)
-    began = time.time()
     made = _build(info.endpoint)
-    _wait_saved(own_sandbox["snapshot_file"], began)
-    time.sleep(0.6)  # let the debounced saver catch the last write (real time, by design)
+    # the debounced saver (every 0.5 s of real time) must have saved the last write, the
+    # cluster, before the crash: wait until the file holds it
+    _wait_saved(own_sandbox["snapshot_file"], holding=b"cluster/kept")
     os.kill(info.pid, signal.SIGKILL)
     again = manager.start(port=0, pace="frozen", **own_sandbox)
     assert _read(again.endpoint) == made
