@@ -78,23 +78,26 @@ def serve(port: int, state_file: Path | None, pace: str = "real",
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     real_port = server.server_address[1]
     stopping = threading.Event()
+    saving = threading.Lock()  # a stop waits for a save in flight instead of cutting it off
 
     def save_when_changed() -> None:
         """Debounced saving: a crash loses at most the last half second of changes."""
         while not stopping.wait(SAVE_EVERY):
             if app.plane.dirty and snapshot_file:
-                try:
-                    persistence.save(app.plane, snapshot_file)
-                except Exception:  # noqa: BLE001 - keep serving; the log says why
-                    logging.getLogger("cloudkata.sandbox").exception("saving failed")
+                with saving:
+                    try:
+                        persistence.save(app.plane, snapshot_file)
+                    except Exception:  # noqa: BLE001 - keep serving; the log says why
+                        logging.getLogger("cloudkata.sandbox").exception("saving failed")
 
     def stop(*_: Any) -> None:
         stopping.set()
-        if snapshot_file and app.plane.dirty:
-            try:
-                persistence.save(app.plane, snapshot_file)
-            except Exception:  # noqa: BLE001
-                logging.getLogger("cloudkata.sandbox").exception("saving at stop failed")
+        if snapshot_file:
+            with saving:  # always save at stop: cheap, and no dirty flag to race with
+                try:
+                    persistence.save(app.plane, snapshot_file)
+                except Exception:  # noqa: BLE001
+                    logging.getLogger("cloudkata.sandbox").exception("saving at stop failed")
         if state_file:
             state_file.unlink(missing_ok=True)
         os._exit(0)
