@@ -33,7 +33,7 @@ def make_app(pace: str = "real") -> Any:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from . import fidelity, persistence  # noqa: F401  (persistence registers its routes)
+    from . import fidelity, transfer  # noqa: F401  (transfer registers export/import)
     from .control import Clock, ControlPlane
     from .control.clock import PACES
     from .control.wsgi import ControlMiddleware
@@ -77,6 +77,7 @@ def serve(port: int, state_file: Path | None, pace: str = "real",
             logging.getLogger("cloudkata.sandbox").error(app.warning)
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=QuietHandler)
     real_port = server.server_address[1]
+    app.port = real_port
     stopping = threading.Event()
     saving = threading.Lock()  # a stop waits for a save in flight instead of cutting it off
 
@@ -93,11 +94,7 @@ def serve(port: int, state_file: Path | None, pace: str = "real",
     def stop(*_: Any) -> None:
         stopping.set()
         if snapshot_file:
-            with saving:  # always save at stop: cheap, and no dirty flag to race with
-                try:
-                    persistence.save(app.plane, snapshot_file)
-                except Exception:  # noqa: BLE001
-                    logging.getLogger("cloudkata.sandbox").exception("saving at stop failed")
+            _save_at_stop(app.plane, snapshot_file, saving)
         if state_file:
             state_file.unlink(missing_ok=True)
         os._exit(0)
@@ -108,12 +105,42 @@ def serve(port: int, state_file: Path | None, pace: str = "real",
     if state_file:
         from ..atomic import write_json
 
+        # mkstemp makes it 0600: the token in it is the key to the control routes
         write_json(state_file, {"pid": os.getpid(), "port": real_port, "host": "127.0.0.1",
-                                "started": time.time()})
+                                "started": time.time(), "token": app.token})
     try:
         server.serve_forever()
     finally:
         stop()
+
+
+STOP_SAVE_TIMEOUT = 3.0
+
+
+def _save_at_stop(plane: Any, snapshot_file: Path, saving: threading.Lock) -> None:
+    """Always save at stop (cheap, and no dirty flag to race with), but never hang on it.
+
+    A save in flight is waited for; a request stuck holding the plane's lock is not: the
+    process must end when asked, so after a few seconds it ends without this last save.
+    """
+    from . import persistence
+
+    logger = logging.getLogger("cloudkata.sandbox")
+    if not saving.acquire(timeout=STOP_SAVE_TIMEOUT):
+        logger.error("stop: a save in flight did not finish; the last changes are not saved")
+        return
+    try:
+        if not plane.lock.acquire(timeout=STOP_SAVE_TIMEOUT):
+            logger.error("stop: the sandbox was busy; the last changes are not saved")
+            return
+        try:
+            persistence.save(plane, snapshot_file)
+        except Exception:  # noqa: BLE001
+            logger.exception("saving at stop failed")
+        finally:
+            plane.lock.release()
+    finally:
+        saving.release()
 
 
 def main(argv: list[str] | None = None) -> None:

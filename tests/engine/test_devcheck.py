@@ -10,6 +10,7 @@ import yaml
 
 from cloudkata.devcheck import dev_check
 from cloudkata.labs import Catalogue
+from cloudkata.sandbox import manager
 from cloudkata.targets import Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,8 +87,6 @@ def test_static_problems_name_the_missing_check_and_file(tmp_path: Path) -> None
 def test_solve_fast_forwards_the_sandbox_by_the_steps_settle_time(
     sandbox: Target, labs_home: Path, tmp_path: Path
 ) -> None:
-    import json
-    import urllib.request
 
     from cloudkata.engine import LabSession
 
@@ -98,8 +97,9 @@ def test_solve_fast_forwards_the_sandbox_by_the_steps_settle_time(
     session = LabSession(catalogue.load("ecs-iam-roles"), sandbox, catalogue)
 
     def now() -> float:
-        with urllib.request.urlopen(sandbox.endpoint_url + "/cloudkata/clock") as response:
-            return json.loads(response.read())["now"]
+        clock = manager.clock(sandbox.endpoint_url)
+        assert clock is not None
+        return float(clock["now"])
 
     before = now()
     assert all(result.ok for result in session.solve(session.lab.steps[0]))

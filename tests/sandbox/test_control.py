@@ -14,7 +14,8 @@ from cloudkata.targets import Target
 
 
 def _get(endpoint: str, path: str) -> dict:
-    with urllib.request.urlopen(endpoint + path, timeout=10) as response:
+    request = urllib.request.Request(endpoint + path, headers=manager.control_headers(endpoint))
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -43,7 +44,9 @@ def test_requests_still_reach_moto_through_the_control_plane(sandbox: Target) ->
 
 def test_unknown_control_route_is_a_clean_404(sandbox: Target) -> None:
     request = urllib.request.Request(sandbox.endpoint_url + "/cloudkata/nope", method="POST",
-                                     data=b"{}")
+                                     data=b"{}", headers={"Content-Type": "application/json",
+                                                          **manager.control_headers(
+                                                              sandbox.endpoint_url)})
     try:
         urllib.request.urlopen(request, timeout=10)
     except urllib.error.HTTPError as exc:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cloudkata.sandbox import manager
 from cloudkata.sandbox.behaviours.ecs_agent import decode_user_data, ecs_cluster_setting
 from cloudkata.sandbox.behaviours.instance_types import DEFAULT, lookup
 from cloudkata.targets import Target
@@ -35,7 +36,8 @@ def aws(sandbox: Target) -> Aws:
 def agent(aws: Aws) -> dict[str, dict[str, Any]]:
     """The sandbox's own account of each instance's agent."""
     request = urllib.request.Request(aws.endpoint + "/cloudkata/agent", data=b"{}",
-                                     method="POST", headers={"Content-Type": "application/json"})
+                                     method="POST", headers={"Content-Type": "application/json",
+                                                             **manager.control_headers(aws.endpoint)})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

@@ -175,3 +175,87 @@ def test_the_server_module_runs_standalone() -> None:
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
     assert "--state-file" in result.stdout
+
+
+def test_stop_returns_only_once_the_process_is_gone(files: tuple[Path, Path]) -> None:
+    state_file, log_file = files
+    info = manager.start(port=0, state_file=state_file, log_file=log_file)
+    assert manager.stop(state_file) is True
+    assert not alive(info.pid)  # gone and reaped, not merely "not answering"
+
+
+def test_a_hung_sandbox_is_killed_and_the_stop_says_so(
+        files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sandbox that answers nothing (here: stopped by SIGSTOP) still stops, with a note."""
+    state_file, log_file = files
+    info = manager.start(port=0, state_file=state_file, log_file=log_file)
+    os.kill(info.pid, signal.SIGSTOP)
+    monkeypatch.setattr(manager, "STOP_TIMEOUT", 1.0)
+    notes: list[str] = []
+    try:
+        assert manager.stop(state_file, announce=notes.append) is True
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGKILL)
+    assert not alive(info.pid)
+    assert len(notes) == 1 and "killed" in notes[0]
+    assert not state_file.exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_start_right_after_stop_works_first_time_on_the_same_port(
+        files: tuple[Path, Path]) -> None:
+    state_file, log_file = files
+    port = _free_port()
+    first = manager.start(port=port, state_file=state_file, log_file=log_file)
+    iam(first.endpoint).list_roles()  # a connection the server closes: TIME_WAIT on its port
+    manager.stop(state_file)
+    second = manager.start(port=port, state_file=state_file, log_file=log_file)
+    try:
+        assert second.port == port and second.pid != first.pid
+    finally:
+        manager.stop(state_file)
+
+
+def test_stop_with_another_port_leaves_the_sandbox_running(files: tuple[Path, Path]) -> None:
+    state_file, log_file = files
+    info = manager.start(port=0, state_file=state_file, log_file=log_file)
+    try:
+        assert manager.stop(state_file, port=info.port + 1) is False
+        assert manager.status(state_file, port=info.port + 1) is None
+        assert manager.status(state_file, port=info.port) == info
+    finally:
+        manager.stop(state_file)
+
+
+def test_resources_come_back_after_stop_and_start(tmp_path: Path,
+                                                  files: tuple[Path, Path]) -> None:
+    """What `sandbox stop --help` promises: the resources are saved and come back."""
+    state_file, log_file = files
+    snapshot = tmp_path / "state.bin"
+    info = manager.start(port=0, state_file=state_file, log_file=log_file,
+                         snapshot_file=snapshot)
+    iam(info.endpoint).create_role(RoleName="kept", AssumeRolePolicyDocument=TRUST_ECS_TASKS)
+    manager.stop(state_file)
+    info = manager.start(port=0, state_file=state_file, log_file=log_file,
+                         snapshot_file=snapshot)
+    try:
+        assert [r["RoleName"] for r in iam(info.endpoint).list_roles()["Roles"]] == ["kept"]
+    finally:
+        manager.stop(state_file)
+
+
+def test_a_taken_port_names_what_holds_it(files: tuple[Path, Path]) -> None:
+    state_file, log_file = files
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(manager.SandboxError) as caught:
+            manager.start(port=port, state_file=state_file, log_file=log_file)
+    assert f"pid {os.getpid()}" in str(caught.value)

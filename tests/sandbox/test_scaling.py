@@ -42,7 +42,8 @@ def _client(sandbox: Target, name: str) -> Any:
 def _call(endpoint: str, method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(endpoint + path, method=method, data=data,
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              **manager.control_headers(endpoint)})
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"{}")

@@ -12,6 +12,7 @@ All run under the control plane's lock.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,29 @@ class Response:
         if isinstance(self.body, str):
             return self.body.encode()
         return json.dumps(self.body, default=str).encode()
+
+
+class ControlError(Exception):
+    """A control request that cannot be done; the message is one sentence for the caller."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def number(arguments: dict[str, Any], name: str, *, minimum: float, maximum: float,
+           exclusive: bool = False, default: float | None = None) -> float | None:
+    """A finite number argument within bounds, or ``default`` when absent; else ControlError."""
+    if name not in arguments:
+        return default
+    value = arguments[name]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ControlError(f'"{name}" must be a finite number, not {json.dumps(value)[:40]}.')
+    low_ok = value > minimum if exclusive else value >= minimum
+    if not low_ok or value > maximum:
+        low = f"more than {minimum:g}" if exclusive else f"at least {minimum:g}"
+        raise ControlError(f'"{name}" must be {low} and at most {maximum:g}, not {value:g}.')
+    return float(value)
 
 
 def aws_error(code: str, message: str, status: int = 400,

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import api
+from . import api, guard
 from .backends import DEFAULT_ACCOUNT
 from .plane import ControlPlane, Request, log
 
@@ -19,7 +19,10 @@ HEALTH_PATH = "/cloudkata/health"
 IDENTITY = "cloudkata-sandbox"
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
-               400: "Bad Request", 404: "Not Found", 409: "Conflict", 500: "Server Error"}
+               400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+               413: "Payload Too Large", 500: "Server Error", 503: "Service Unavailable"}
+CONTROL_TIMEOUT = 5.0
+"""Seconds a control request may wait for the plane's lock before it answers "busy"."""
 
 StartResponse = Callable[..., Any]
 
@@ -69,17 +72,31 @@ class ControlMiddleware:
     """moto's app, with the control plane reconciling around every request."""
 
     def __init__(self, moto_app: Any, plane: ControlPlane,
-                 on_change: Callable[[], None] | None = None) -> None:
+                 on_change: Callable[[], None] | None = None,
+                 token: str | None = None) -> None:
         self.moto_app = moto_app
         self.plane = plane
         self.on_change = on_change
+        self.token = token or guard.new_token()
+        """Control routes need it; the server writes it (0600) beside its pid."""
+        self.port: int | None = None
+        """The port the server listens on; requests addressed elsewhere are refused."""
         self.started = time.time()
         self.warning: str | None = None
         """Set at start-up when saved state could not be restored; shown by the CLI."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        why = guard.refusal(environ, port=self.port)
+        if why:
+            return _respond(start_response, api.Response(403, {"message": why}))
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= guard.MAX_CONTROL_BODY:
+            return _respond(start_response, api.Response(413, {
+                "message": "The request body is larger than the sandbox accepts."}))
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         if path == HEALTH_PATH:
@@ -87,14 +104,22 @@ class ControlMiddleware:
                 "name": IDENTITY, "pid": os.getpid(), "started": self.started,
                 "clock": self.plane.now(), "speed": self.plane.clock.speed,
                 "warning": self.warning}))
+        if path.startswith(("/cloudkata/", "/moto-api/")):
+            why = guard.control_refusal(environ, self.token, body)
+            if why:
+                return _respond(start_response, api.Response(403, {"message": why}))
         if path.startswith("/cloudkata/"):
             return self._control(environ, path, body, start_response)
         if path.startswith("/moto-api/"):
-            with self.plane.lock:
+            if not self.plane.lock.acquire(timeout=CONTROL_TIMEOUT):
+                return _respond(start_response, _busy())
+            try:
                 result = list(self.moto_app(environ, start_response))
                 if path.startswith("/moto-api/reset"):
                     self.plane.reset()
                     self._changed()
+            finally:
+                self.plane.lock.release()
             return result
         request = parse_request(environ, body)
         with self.plane.lock:
@@ -152,13 +177,33 @@ class ControlMiddleware:
             arguments = json.loads(body) if body else {}
         except ValueError:
             return _respond(start_response, api.Response(400, {"message": "body is not JSON"}))
-        with self.plane.lock:
+        if not isinstance(arguments, dict):
+            return _respond(start_response, api.Response(
+                400, {"message": "The body must be a JSON object."}))
+        if not self.plane.lock.acquire(timeout=CONTROL_TIMEOUT):
+            return _respond(start_response, _busy())
+        try:
             self.plane.reconcile()  # answer from state as of now
             response = hook(self.plane, arguments)
             if method != "GET":
                 self.plane.reconcile()
                 self._changed()
+        except api.ControlError as exc:
+            response = api.Response(exc.status, {"message": str(exc)})
+            if method != "GET":
+                self._changed()  # e.g. a partial advance still moved the clock
+        except Exception as exc:  # noqa: BLE001 - one sentence, never an HTML page
+            log.exception("control route %s %s failed", method, path)
+            response = api.Response(500, {"message": f"The sandbox failed on {path} "
+                                          f"({type(exc).__name__}); its log has the details."})
+        finally:
+            self.plane.lock.release()
         return _respond(start_response, response)
+
+
+def _busy() -> api.Response:
+    return api.Response(503, {"message": f"The sandbox is busy: another request held it for "
+                                         f"{CONTROL_TIMEOUT:.0f} s. Try again in a moment."})
 
 
 def _parse_body(payload: bytes) -> Any:
@@ -173,17 +218,41 @@ def _clock_get(plane: ControlPlane, _: dict[str, Any]) -> api.Response:
     return api.Response(200, {"now": plane.now(), "speed": plane.clock.speed})
 
 
+MAX_ADVANCE = 30 * 24 * 3600.0
+"""One request moves the clock at most 30 simulated days."""
+MAX_STEPS = 20_000
+"""Reconciliations one advance may run; a smaller step for a long advance is refused."""
+MAX_SPEED = 1000.0
+
+
 @api.control("POST", "/cloudkata/clock")
 def _clock_post(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
-    """``{"advance": seconds}`` jumps ahead; ``{"speed": x}`` changes the pace."""
-    if "speed" in arguments:
-        plane.clock.set_speed(float(arguments["speed"]))
-    if "advance" in arguments:
-        seconds = float(arguments["advance"])
-        step = float(arguments.get("step", 5.0))
+    """``{"advance": seconds, "step"?: seconds}`` jumps ahead; ``{"speed": x}`` sets the pace.
+
+    Every number is checked first, so a request either does all it asks or nothing; the
+    advance stops at the control time limit and says how far it got.
+    """
+    speed = api.number(arguments, "speed", minimum=0, maximum=MAX_SPEED)
+    seconds = api.number(arguments, "advance", minimum=0, maximum=MAX_ADVANCE)
+    step = api.number(arguments, "step", minimum=0, maximum=MAX_ADVANCE, exclusive=True,
+                      default=5.0)
+    assert step is not None
+    if seconds is not None and seconds / step > MAX_STEPS:
+        raise api.ControlError(f"Advancing {seconds:g} s in steps of {step:g} s would take "
+                               f"{seconds / step:,.0f} steps; use a step of at least "
+                               f"{seconds / MAX_STEPS:g} s.")
+    if speed is not None:
+        plane.clock.set_speed(speed)
+    if seconds:
+        deadline = time.monotonic() + CONTROL_TIMEOUT - 0.5
+        left = seconds
         # advance in steps so time-driven rules (boot, health, alarms) fire in order
-        while seconds > 0:
-            plane.clock.advance(min(step, seconds))
-            seconds -= step
+        while left > 0:
+            plane.clock.advance(min(step, left))
+            left -= step
             plane.reconcile()
+            if left > 0 and time.monotonic() > deadline:
+                raise api.ControlError(
+                    f"The sandbox advanced its clock {seconds - left:g} of {seconds:g} s before "
+                    f"the {CONTROL_TIMEOUT:.0f} s limit; advance again for the rest.", 503)
     return api.Response(200, {"now": plane.now(), "speed": plane.clock.speed})
