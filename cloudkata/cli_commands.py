@@ -343,21 +343,39 @@ def sandbox_start(port: int, pace: str) -> None:
     click.echo('Point your shell at it with: eval "$(cloudkata env)"')
 
 
-@sandbox.command("stop")
+STOP_HELP = """Stop the sandbox this user started, and wait until its process has exited.
+
+Its resources are saved first and come back on the next `cloudkata sandbox start`
+(`cloudkata sandbox reset` is the command that deletes them). A sandbox that does not exit
+within 10 seconds is killed, and its last few seconds of changes may be lost.
+"""
+
+port_filter = click.option(
+    "--port", type=int, default=None, envvar="CLOUDKATA_SANDBOX_PORT",
+    help="Only the sandbox on this port (default: yours, wherever it runs).")
+
+
+@sandbox.command("stop", help=STOP_HELP)
+@port_filter
 @handle_errors
-def sandbox_stop() -> None:
-    """Stop the sandbox this user started; its resources are lost."""
-    click.echo("Sandbox stopped." if manager.stop() else "No sandbox was running.")
+def sandbox_stop(port: int | None) -> None:
+    if manager.stop(port=port, announce=_say):
+        click.echo("Sandbox stopped; its resources come back on the next start.")
+    else:
+        click.echo("No sandbox was running" + (f" on port {port}." if port else "."))
 
 
 @sandbox.command("status")
+@port_filter
 @click.pass_context
 @handle_errors
-def sandbox_status(ctx: click.Context) -> None:
+def sandbox_status(ctx: click.Context, port: int | None) -> None:
     """Say whether the sandbox runs, and where. Exit 3 when it does not."""
-    info = manager.status()
+    info = manager.status(port=port)
     if info is None:
-        click.echo("The sandbox is not running (start it with `cloudkata sandbox start`).")
+        where = f" on port {port}" if port else ""
+        click.echo(f"The sandbox is not running{where} (start it with "
+                   "`cloudkata sandbox start`).")
         ctx.exit(int(ExitCode.UNREACHABLE))
     click.echo(f"Running at {info.endpoint} (pid {info.pid}).")
     clock = manager.clock(info.endpoint)
@@ -386,7 +404,10 @@ def sandbox_reset(port: int) -> None:
 @click.option("--port", type=int, default=manager.DEFAULT_PORT, envvar="CLOUDKATA_SANDBOX_PORT")
 @handle_errors
 def sandbox_export(path: str, port: int) -> None:
-    """Save everything in the sandbox to a file (hand it in; an instructor can grade it)."""
+    """Save everything in the sandbox to a file (hand it in; an instructor can grade it).
+
+    The file holds data only: resources, their settings and the sandbox's clock.
+    """
     info = manager.ensure_running(port, _say)
     result = manager.export_state(info.endpoint, path)
     click.echo(f"Saved {result['bytes']:,} bytes ({', '.join(result['services']) or 'empty'}) "
@@ -400,7 +421,10 @@ def sandbox_export(path: str, port: int) -> None:
 def sandbox_import(path: str, port: int) -> None:
     """Replace everything in the sandbox with a file made by `sandbox export`.
 
-    Only moto's and cloudkata's own data is accepted from the file, never code.
+    \b
+    The file holds data only (never code), and all of it is checked before anything
+    changes: a bad file leaves the sandbox exactly as it was and exits 2. A good one
+    replaces every resource, including those of services the file does not mention.
     """
     info = manager.ensure_running(port, _say)
     result = manager.import_state(info.endpoint, path)
