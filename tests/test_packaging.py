@@ -97,3 +97,45 @@ def test_every_content_file_is_in_the_wheel(installed_wheel: Path) -> None:
                if path.is_file() and "__pycache__" not in path.parts
                and f"cloudkata/content/{path.relative_to(content)}" not in names]
     assert missing == [], "add their suffixes to package-data in pyproject.toml"
+
+
+def _installed_cli(installed_wheel: Path) -> list[str]:
+    """The installed `cloudkata` as its console script runs it: no working dir on sys.path."""
+    python = installed_wheel / "bin" / "python"
+    return [str(python), "-P", "-c",
+            "import sys; sys.argv[0] = 'cloudkata'; from cloudkata.cli import run; run()"]
+
+
+@pytest.mark.parametrize("where", ["checkout root", "another folder"])
+def test_installed_wheel_runs_from_the_checkout_root_and_elsewhere(
+        installed_wheel: Path, tmp_path: Path, where: str) -> None:
+    """From the checkout's root a source folder `cloudkata/` sits in the working directory;
+    neither the CLI nor the sandbox process it starts may import it."""
+    import os
+    import socket
+
+    cwd = ROOT if where == "checkout root" else tmp_path
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    env = {**os.environ, "CLOUDKATA_HOME": str(tmp_path / "home"),
+           "CLOUDKATA_SANDBOX_PACE": "fast", "CLOUDKATA_SANDBOX_PORT": port}
+    cli = _installed_cli(installed_wheel)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*cli, *args], capture_output=True, text=True, cwd=cwd,
+                              env=env, timeout=300)
+
+    started = run("sandbox", "start")
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        before = run("check", "ecs-iam-roles")
+        assert before.returncode == 1, before.stdout + before.stderr
+        solved = run("solve", "ecs-iam-roles")
+        assert solved.returncode == 0, solved.stdout + solved.stderr
+        after = run("check", "ecs-iam-roles")
+        assert after.returncode == 0, after.stdout + after.stderr
+    finally:
+        stopped = run("sandbox", "stop")
+    assert stopped.returncode == 0 and "Sandbox stopped" in stopped.stdout
+    assert run("sandbox", "status").returncode == 3
