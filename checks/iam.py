@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -114,9 +116,106 @@ def role_trusts_service(aws: ReadOnlyAws, p: TrustParams) -> Result:
     return passed(f"Role {p.role} trusts {p.service}.")
 
 
+AWS_MANAGED_ACCOUNT = "aws"
+"""The account field of every AWS managed policy's ARN: only AWS can create policies there."""
+
+
+@dataclass(frozen=True)
+class PolicyArn:
+    """The parts of a managed policy's ARN that tell AWS's policies from look-alikes."""
+
+    arn: str
+    partition: str
+    account: str
+    path: str
+    name: str
+
+    @classmethod
+    def parse(cls, arn: str) -> PolicyArn | None:
+        match = _POLICY_ARN.fullmatch(arn)
+        if match is None:
+            return None
+        return cls(arn, match["partition"], match["account"], match["path"], match["name"])
+
+    @property
+    def aws_managed(self) -> bool:
+        return self.account == AWS_MANAGED_ACCOUNT
+
+
+_POLICY_ARN = re.compile(
+    r"arn:(?P<partition>[a-z0-9-]+):iam::(?P<account>[^:]+):policy(?P<path>/(?:[^/]+/)*)(?P<name>[^/]+)"
+)
+
+
+def managed_policy_problem(attached: list[str], wanted: str) -> tuple[str, str, str] | None:
+    """Is the managed policy ``wanted`` among the ``attached`` ARNs? None when it is.
+
+    ``wanted`` is compared as a full ARN, path included (``arn:aws:iam::aws:policy/service-role/
+    AmazonEC2ContainerServiceforEC2Role``). A bare name (``AmazonEC2ContainerServiceforEC2Role``,
+    or with its path, ``service-role/AmazonEC2ContainerServiceforEC2Role``) means *the AWS
+    managed policy* of that name: only an ARN in AWS's own account matches, never a policy the
+    learner created with the same name. Otherwise returns ``(reason, expected, actual)``, where
+    the reason says plainly when a look-alike customer-managed policy is attached instead.
+    """
+    name, described, aws_wanted = _wanted_policy(wanted)
+    if any(_is_wanted(arn, wanted) for arn in attached):
+        return None
+    parsed = [(arn, PolicyArn.parse(arn)) for arn in attached]
+    actual = ("attached: " + ", ".join(_policy_label(arn, found) for arn, found in parsed)
+              if attached else "no managed policies attached")
+    look_alikes = [_look_alike(arn, found, name, aws_wanted) for arn, found in parsed
+                   if found and found.name == name]
+    if look_alikes:
+        return f"has {', '.join(look_alikes)}, not {described}", f"{described} attached", actual
+    return f"does not have {described} attached", f"{described} attached", actual
+
+
+def managed_policy_described(wanted: str) -> str:
+    """``the AWS managed policy arn:aws:iam::aws:policy/...`` (or its name, when not an ARN)."""
+    return _wanted_policy(wanted)[1]
+
+
+def _wanted_policy(wanted: str) -> tuple[str, str, bool]:
+    """(name, words for it, whether it is an AWS managed policy)."""
+    if wanted.startswith("arn:"):
+        target = PolicyArn.parse(wanted)
+        name = target.name if target else wanted.rsplit("/", 1)[-1]
+        aws_managed = bool(target and target.aws_managed)
+        kind = "the AWS managed policy" if aws_managed else "the managed policy"
+        return name, f"{kind} {wanted}", aws_managed
+    path, _, name = wanted.strip("/").rpartition("/")
+    shown = f"arn:aws:iam::aws:policy/{path}/{name}" if path else name
+    return name, f"the AWS managed policy {shown}", True
+
+
+def _is_wanted(arn: str, wanted: str) -> bool:
+    if wanted.startswith("arn:"):
+        return arn == wanted
+    found = PolicyArn.parse(arn)
+    path, _, name = wanted.strip("/").rpartition("/")
+    return bool(found and found.aws_managed and found.name == name
+                and (not path or found.path == f"/{path}/"))
+
+
+def _look_alike(arn: str, found: PolicyArn, name: str, aws_wanted: bool) -> str:
+    if not found.aws_managed:
+        return f"a customer-managed policy named {name} ({arn})"
+    if aws_wanted:
+        return f"an AWS managed policy at another path ({arn})"
+    return f"the AWS managed policy of that name ({arn})"
+
+
+def _policy_label(arn: str, found: PolicyArn | None) -> str:
+    """AWS managed policies by name; anything else by ARN, so a look-alike cannot hide."""
+    return found.name if found and found.aws_managed else arn
+
+
 class ManagedPolicyParams(Params):
     role: str
-    policy: str = Field(description="policy name or ARN")
+    policy: str = Field(description=(
+        "the managed policy's ARN, e.g. "
+        "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role (compared "
+        "in full, path included); a bare name means the AWS managed policy of that name"))
 
 
 @check("iam.role_has_managed_policy", title="The role has the managed policy",
@@ -124,16 +223,11 @@ class ManagedPolicyParams(Params):
 def role_has_managed_policy(aws: ReadOnlyAws, p: ManagedPolicyParams) -> Result:
     if find_role(aws, p.role) is None:
         return _missing_role(aws, p.role)
-    arns = attached_policy_arns(aws, p.role)
-    wanted = p.policy.rsplit("/", 1)[-1]
-    if not any(arn == p.policy or arn.rsplit("/", 1)[-1] == wanted for arn in arns):
-        names = [arn.rsplit("/", 1)[-1] for arn in arns]
-        return failed(
-            f"Role {p.role} does not have {wanted} attached.",
-            expected=f"managed policy {wanted} attached",
-            actual=("attached: " + ", ".join(names)) if names else "no managed policies attached",
-        )
-    return passed(f"Role {p.role} has {wanted} attached.")
+    problem = managed_policy_problem(attached_policy_arns(aws, p.role), p.policy)
+    if problem is not None:
+        reason, expected, actual = problem
+        return failed(f"Role {p.role} {reason}.", expected=expected, actual=actual)
+    return passed(f"Role {p.role} has {managed_policy_described(p.policy)} attached.")
 
 
 class InstanceProfileParams(Params):
@@ -230,7 +324,8 @@ def role_least_privilege(aws: ReadOnlyAws, p: LeastPrivilegeParams) -> Result:
     if findings:
         return failed(
             f"Role {p.role} grants more than it needs.",
-            expected="exact actions on exact resources",
+            expected=("exact actions (no * or ?) on named resources (a wildcard only inside one "
+                      "named resource, as in arn:aws:s3:::bucket/*); no NotAction or NotResource"),
             actual="; ".join(findings),
         )
     return passed(f"Role {p.role} names exact actions and resources.")

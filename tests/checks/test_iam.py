@@ -4,12 +4,17 @@ resource and the cause, on the wrong one."""
 from __future__ import annotations
 
 import json
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from cloudkata.checks import Result, Status, get
+from cloudkata.checks.iam import managed_policy_problem
+from cloudkata.engine import check_step
+from cloudkata.labs import Catalogue, Step, resolve
 from cloudkata.targets import Target
 
 EC2_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
@@ -38,6 +43,14 @@ def run(sandbox: Target, check_id: str, **params: Any) -> Result:
     """Run a registered check exactly as a lab would: validated params, read-only session."""
     spec = get(check_id)
     return spec.function(sandbox.read_only(), spec.params.model_validate(params))
+
+
+def lab_step(lab_id: str, step_id: str) -> Step:
+    """A real lab's step with its variables filled in, as a learner's session runs it."""
+    lab = Catalogue.default().load(lab_id)
+    resolved = resolve(lab, {**lab.variables, "region": "us-east-1",
+                             "account_id": "123456789012", "workspace": "."})
+    return resolved.step(step_id)
 
 
 def make_role(iam: Any, name: str, service: str = "ec2.amazonaws.com") -> None:
@@ -144,6 +157,104 @@ def test_managed_policy_fails_naming_what_is_attached(sandbox: Target, iam: Any)
                  policy="AmazonEC2ContainerServiceforEC2Role")
     assert result.status is Status.FAILED
     assert result.actual == "attached: AmazonECSTaskExecutionRolePolicy"
+
+
+LOOK_ALIKE = "arn:aws:iam::123456789012:policy/AmazonEC2ContainerServiceforEC2Role"
+
+
+def attach_look_alike(iam: Any, role: str, *statements: dict[str, Any]) -> None:
+    """A customer-managed policy that borrows the AWS managed policy's name."""
+    iam.create_policy(PolicyName="AmazonEC2ContainerServiceforEC2Role",
+                      PolicyDocument=policy(*statements or ({
+                          "Effect": "Allow", "Action": "sts:GetCallerIdentity",
+                          "Resource": "*"},)))
+    iam.attach_role_policy(RoleName=role, PolicyArn=LOOK_ALIKE)
+
+
+@pytest.mark.parametrize("wanted", ["AmazonEC2ContainerServiceforEC2Role", EC2_ROLE_POLICY])
+def test_managed_policy_look_alike_customer_policy_fails(
+    sandbox: Target, iam: Any, wanted: str
+) -> None:
+    """Regression: only the name was compared, so a policy of your own with the AWS name
+    passed as the AWS managed policy."""
+    make_role(iam, "ecsInstanceRole")
+    attach_look_alike(iam, "ecsInstanceRole")
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole", policy=wanted)
+    assert result.status is Status.FAILED
+    assert result.message.startswith(
+        "Role ecsInstanceRole has a customer-managed policy named "
+        f"AmazonEC2ContainerServiceforEC2Role ({LOOK_ALIKE}), not the AWS managed policy ")
+    assert result.actual == f"attached: {LOOK_ALIKE}"
+    if wanted == EC2_ROLE_POLICY:
+        assert result.message.endswith(f"not the AWS managed policy {EC2_ROLE_POLICY}.")
+        assert result.expected == f"the AWS managed policy {EC2_ROLE_POLICY} attached"
+
+
+def test_managed_policy_passes_next_to_a_look_alike(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    attach_look_alike(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole",
+                 policy=EC2_ROLE_POLICY)
+    assert result.status is Status.PASSED
+    assert EC2_ROLE_POLICY in result.message
+
+
+def test_managed_policy_compares_the_whole_arn_path_included(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    wrong_path = "arn:aws:iam::aws:policy/AmazonEC2ContainerServiceforEC2Role"
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsInstanceRole",
+                 policy=wrong_path)
+    assert result.status is Status.FAILED
+    assert f"an AWS managed policy at another path ({EC2_ROLE_POLICY})" in result.message
+    assert result.expected == f"the AWS managed policy {wrong_path} attached"
+
+
+@pytest.mark.parametrize(("attached", "wanted", "ok"), [
+    ([EC2_ROLE_POLICY], EC2_ROLE_POLICY, True),
+    ([EC2_ROLE_POLICY], "AmazonEC2ContainerServiceforEC2Role", True),
+    ([EC2_ROLE_POLICY], "service-role/AmazonEC2ContainerServiceforEC2Role", True),
+    ([EC2_ROLE_POLICY], "/service-role/AmazonEC2ContainerServiceforEC2Role", True),
+    ([EC2_ROLE_POLICY], "job-function/AmazonEC2ContainerServiceforEC2Role", False),
+    ([LOOK_ALIKE], "AmazonEC2ContainerServiceforEC2Role", False),
+    ([LOOK_ALIKE], EC2_ROLE_POLICY, False),
+    ([LOOK_ALIKE], LOOK_ALIKE, True),  # a lab may ask for a customer-managed policy by ARN
+    (["arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2RoleV2"],
+     EC2_ROLE_POLICY, False),
+    ([], EC2_ROLE_POLICY, False),
+])
+def test_managed_policy_problem(attached: list[str], wanted: str, ok: bool) -> None:
+    assert (managed_policy_problem(attached, wanted) is None) is ok
+
+
+def test_look_alike_fails_the_instance_role_step(sandbox: Target, iam: Any) -> None:
+    """The ecs-iam-roles lab's instance-role step, with a look-alike that even grants what the
+    step's role_may_call asks for: only the managed-policy check can catch it, and does."""
+    make_role(iam, "ecsInstanceRole")
+    attach_look_alike(iam, "ecsInstanceRole", {
+        "Effect": "Allow", "Resource": "*",
+        "Action": ["ecs:RegisterContainerInstance", "logs:PutLogEvents", "ecr:BatchGetImage"]})
+    iam.create_instance_profile(InstanceProfileName="ecsInstanceRole")
+    iam.add_role_to_instance_profile(InstanceProfileName="ecsInstanceRole",
+                                     RoleName="ecsInstanceRole")
+    report = check_step(sandbox.read_only(), lab_step("ecs-iam-roles", "instance-role"))
+    assert not report.passed
+    failures = [r for r in report.results if r.status is not Status.PASSED]
+    assert [r.check_id for r in failures] == ["iam.role_has_managed_policy"]
+    assert "customer-managed policy named AmazonEC2ContainerServiceforEC2Role" \
+        in failures[0].message
+    assert EC2_ROLE_POLICY in failures[0].message
+
+
+def test_the_instance_role_steps_solution_passes(sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsInstanceRole")
+    iam.attach_role_policy(RoleName="ecsInstanceRole", PolicyArn=EC2_ROLE_POLICY)
+    iam.create_instance_profile(InstanceProfileName="ecsInstanceRole")
+    iam.add_role_to_instance_profile(InstanceProfileName="ecsInstanceRole",
+                                     RoleName="ecsInstanceRole")
+    report = check_step(sandbox.read_only(), lab_step("ecs-iam-roles", "instance-role"))
+    assert report.passed, [r.message for r in report.results]
 
 
 def test_managed_policy_fails_for_a_missing_role(sandbox: Target) -> None:
@@ -302,8 +413,9 @@ def test_least_privilege_fails_for_a_whole_service_action(sandbox: Target, iam: 
     assert result.status is Status.FAILED
     assert "task" in result.message
     assert result.actual is not None
-    assert "inline policy read" in result.actual
-    assert 'allows every s3 action ("s3:*")' in result.actual
+    assert result.actual.startswith(
+        "inline policy read: Statement 1 allows s3:*, which grants every s3 action (")
+    assert result.actual.endswith(f"on {BUCKET}/*")
 
 
 def test_least_privilege_fails_for_every_resource(sandbox: Target, iam: Any) -> None:
@@ -312,8 +424,62 @@ def test_least_privilege_fails_for_every_resource(sandbox: Target, iam: Any) -> 
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}))
     result = run(sandbox, "iam.role_least_privilege", role="task")
     assert result.status is Status.FAILED
-    assert result.actual is not None and '"Resource": "*"' in result.actual
-    assert "s3 action" not in result.actual
+    assert result.actual == (
+        "inline policy read: Statement 1 allows s3:GetObject on * (every resource)")
+
+
+def test_least_privilege_fails_for_a_partial_action_wildcard_on_every_bucket(
+    sandbox: Target, iam: Any
+) -> None:
+    """Regression: s3:*Object on arn:aws:s3:::* passed (only "s3:*" and "*" counted)."""
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="read", PolicyDocument=policy(
+        {"Sid": "S3", "Effect": "Allow", "Action": "s3:*Object", "Resource": "arn:aws:s3:::*"}))
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert result.actual == (
+        "inline policy read: Statement 'S3' allows s3:*Object, which grants 5 actions "
+        "(s3:DeleteObject, s3:GetObject, s3:PutObject, ...; 1 Read, 4 Write) on "
+        "arn:aws:s3:::* (every bucket)")
+
+
+def test_least_privilege_fails_for_pass_star(sandbox: Target, iam: Any) -> None:
+    """Regression: iam:Pass* passed; it is iam:PassRole, a permissions-management action."""
+    make_role(iam, "task", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="task", PolicyName="deploy", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"},
+        {"Effect": "Allow", "Action": "iam:Pass*",
+         "Resource": "arn:aws:iam::123456789012:role/app"}))
+    result = run(sandbox, "iam.role_least_privilege", role="task")
+    assert result.status is Status.FAILED
+    assert result.actual == (
+        "inline policy deploy: Statement 2 allows iam:Pass*, which grants 1 action "
+        "(iam:PassRole; 1 Permissions management) on arn:aws:iam::123456789012:role/app")
+
+
+def test_least_privilege_the_task_role_steps_draft_fails_and_solution_passes(
+    sandbox: Target, iam: Any
+) -> None:
+    step = lab_step("ecs-iam-roles", "task-role")
+    make_role(iam, "kata-app-task-role", "ecs-tasks.amazonaws.com")
+    draft = (Path(str(resources.files("cloudkata.content"))) / "ecs-iam-roles" / "workspace"
+             / "task-role-policy.json").read_text(encoding="utf-8")
+    iam.put_role_policy(RoleName="kata-app-task-role", PolicyName="read-assets",
+                        PolicyDocument=draft)
+    report = check_step(sandbox.read_only(), step)
+    [least] = [r for r in report.results if r.check_id == "iam.role_least_privilege"]
+    assert least.status is Status.FAILED
+    assert least.actual is not None
+    assert "Statement 'DraftTooBroad' allows s3:*, which grants every s3 action" in least.actual
+    assert least.actual.endswith("on * (every resource)")
+    iam.put_role_policy(RoleName="kata-app-task-role", PolicyName="read-assets",
+                        PolicyDocument=policy(
+                            {"Effect": "Allow", "Action": "s3:GetObject",
+                             "Resource": "arn:aws:s3:::kata-app-assets/*"},
+                            {"Effect": "Allow", "Action": "s3:ListBucket",
+                             "Resource": "arn:aws:s3:::kata-app-assets"}))
+    report = check_step(sandbox.read_only(), step)
+    assert report.passed, [r.message for r in report.results]
 
 
 def test_least_privilege_judges_managed_policies_too(sandbox: Target, iam: Any) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -14,6 +16,7 @@ from cloudkata.checks.policy import (
     evaluate,
     matches,
     parse_document,
+    resource_breadth,
 )
 
 BUCKET = "arn:aws:s3:::kata-bucket"
@@ -353,44 +356,77 @@ def test_malformed_statements_raise_value_error() -> None:
 
 
 def test_broad_grants_every_action() -> None:
-    findings = broad_grants(allow("*", BUCKET))
-    assert findings == ['statement 1 allows every action ("*")']
+    assert broad_grants(allow("*", BUCKET)) == [
+        "Statement 1 allows *, which grants every action of every AWS service "
+        f"({ALL_ACTIONS:,} actions in {ALL_SERVICES} services) on {BUCKET}"
+    ]
 
 
-def test_broad_grants_whole_service() -> None:
-    findings = broad_grants(allow(["s3:GetObject", "s3:*"], f"{BUCKET}/*"))
-    assert findings == ['statement 1 allows every s3 action ("s3:*")']
+def test_broad_grants_whole_service_lists_access_levels() -> None:
+    [finding] = broad_grants(allow(["s3:GetObject", "s3:*"], f"{BUCKET}/*"))
+    assert finding.startswith("Statement 1 allows s3:*, which grants every s3 action (")
+    assert "Read" in finding and "Write" in finding and "Permissions management" in finding
+    assert finding.endswith(f") on {BUCKET}/*")
+
+
+def test_broad_grants_partial_action_wildcard_names_what_it_grants() -> None:
+    """Regression: s3:*Object on arn:aws:s3:::* used to pass (only "s3:*" and "*" counted)."""
+    document = {"Statement": [{"Sid": "S3", "Effect": "Allow", "Action": "s3:*Object",
+                               "Resource": "arn:aws:s3:::*"}]}
+    assert broad_grants(document) == [
+        "Statement 'S3' allows s3:*Object, which grants 5 actions (s3:DeleteObject, "
+        "s3:GetObject, s3:PutObject, ...; 1 Read, 4 Write) on arn:aws:s3:::* (every bucket)"
+    ]
+
+
+def test_broad_grants_pass_star_is_pass_role() -> None:
+    """Regression: iam:Pass* used to pass; it grants iam:PassRole, a permissions-management
+    action, even on one named role."""
+    role = "arn:aws:iam::123456789012:role/app"
+    assert broad_grants(allow("iam:Pass*", role)) == [
+        "Statement 1 allows iam:Pass*, which grants 1 action (iam:PassRole; "
+        f"1 Permissions management) on {role}"
+    ]
+
+
+def test_broad_grants_question_mark_is_a_wildcard() -> None:
+    assert broad_grants(allow("s3:Get?bject", f"{BUCKET}/*")) == [
+        f"Statement 1 allows s3:Get?bject, which grants 1 action (s3:GetObject; 1 Read) "
+        f"on {BUCKET}/*"
+    ]
 
 
 def test_broad_grants_every_resource() -> None:
     document = {
         "Statement": [
             {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"},
-            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
+            {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"},
         ]
     }
-    assert broad_grants(document) == ['statement 2 applies to every resource ("Resource": "*")']
+    assert broad_grants(document) == [
+        "Statement 'List' allows s3:ListBucket on * (every resource)"
+    ]
 
 
 def test_broad_grants_not_action() -> None:
     document = {"Statement": {"Effect": "Allow", "NotAction": "iam:*", "Resource": BUCKET}}
-    assert broad_grants(document) == [
-        "statement 1 uses NotAction, which allows everything not listed"
-    ]
+    [finding] = broad_grants(document)
+    assert finding.startswith("Statement 1 allows every action except iam:* (NotAction), "
+                              "which grants ")
+    assert f"of AWS's {ALL_ACTIONS:,} actions on {BUCKET}" in finding
 
 
 def test_broad_grants_not_resource() -> None:
     document = {"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "NotResource": BUCKET}}
     assert broad_grants(document) == [
-        "statement 1 uses NotResource, which applies to every resource not listed"
+        f"Statement 1 allows s3:GetObject on every resource except {BUCKET} (NotResource)"
     ]
 
 
-def test_broad_grants_combines_findings_in_order() -> None:
-    assert broad_grants(allow("*", "*")) == [
-        'statement 1 allows every action ("*")',
-        'statement 1 applies to every resource ("Resource": "*")',
-    ]
+def test_broad_grants_combines_actions_and_resources_in_one_finding() -> None:
+    [finding] = broad_grants(allow("*", "*"))
+    assert finding.startswith("Statement 1 allows *, which grants every action")
+    assert finding.endswith("on * (every resource)")
 
 
 def test_broad_grants_tight_policy_has_none() -> None:
@@ -398,8 +434,32 @@ def test_broad_grants_tight_policy_has_none() -> None:
     assert broad_grants(json.dumps(TIGHT_S3)) == []
 
 
-def test_broad_grants_partial_wildcard_is_not_a_finding() -> None:
-    assert broad_grants(allow(["ecr:Batch*", "s3:Get?bject"], f"{BUCKET}/*")) == []
+def test_broad_grants_names_each_statement_by_sid_or_number() -> None:
+    document = {"Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{BUCKET}/*"},
+        {"Effect": "Allow", "Action": "ecr:Batch*", "Resource": "*"},
+        {"Sid": "Logs", "Effect": "Allow", "Action": "logs:PutLogEvents",
+         "Resource": "arn:aws:logs:*:123456789012:log-group:/ecs/app:*"},
+    ]}
+    first, second = broad_grants(document)
+    assert first.startswith("Statement 2 allows ecr:Batch*, which grants ")
+    assert "ecr:BatchGetImage" in first
+    assert second == ("Statement 'Logs' allows logs:PutLogEvents on "
+                      "arn:aws:logs:*:123456789012:log-group:/ecs/app:* (in every region)")
+
+
+def test_broad_grants_unknown_service_and_no_match_are_still_wildcards() -> None:
+    assert broad_grants(allow(["kata:Get*", "s3:Frobnicate*"], BUCKET)) == [
+        "Statement 1 allows kata:Get* (a wildcard over kata, a service AWS's action catalogue "
+        "does not list), and s3:Frobnicate* (a wildcard that matches no s3 action today, but "
+        f"would match one AWS adds later) on {BUCKET}"
+    ]
+
+
+def test_broad_grants_wildcard_service() -> None:
+    [finding] = broad_grants(allow("*:GetObject", BUCKET))
+    assert "*:GetObject, which grants 5 actions in 5 services (" in finding
+    assert "mediastore:GetObject" in finding
 
 
 def test_broad_grants_ignores_deny_statements() -> None:
@@ -414,7 +474,69 @@ def test_broad_grants_ignores_deny_statements() -> None:
 
 def test_broad_grants_on_managed_policy() -> None:
     findings = broad_grants(ECS_FOR_EC2_ROLE)
-    assert findings == [
-        'statement 1 applies to every resource ("Resource": "*")',
-        'statement 2 applies to every resource ("Resource": "*")',
-    ]
+    assert len(findings) == 3
+    assert findings[0].startswith("Statement 1 allows ecs:Submit*, which grants ")
+    assert findings[0].endswith("on * (every resource)")
+    assert findings[1] == "Statement 2 allows ecs:TagResource on * (every resource)"
+    assert findings[2] == (
+        "Statement 3 allows ecs:ListTagsForResource on arn:aws:ecs:*:*:task/*/* (every task, "
+        "in every region and every account), arn:aws:ecs:*:*:container-instance/*/* (every "
+        "container-instance, in every region and every account)"
+    )
+
+
+# --- resource_breadth ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("resource", "breadth"),
+    [
+        ("arn:aws:s3:::kata-bucket", None),
+        ("arn:aws:s3:::kata-bucket/*", None),  # the objects of one named bucket
+        ("arn:aws:s3:::kata-bucket/reports/*", None),
+        ("arn:aws:logs:us-east-1:123456789012:log-group:/ecs/app:*", None),  # its streams
+        ("arn:aws:ecs:us-east-1:123456789012:task/kata-cluster/*", None),
+        ("arn:aws:dynamodb:us-east-1:123456789012:table/Orders/index/*", None),
+        ("*", "every resource"),
+        ("arn:aws:s3:::*", "every bucket"),
+        ("arn:aws:s3:::*/reports/*", "every bucket"),
+        ("arn:aws:s3:::kata-*", "every bucket whose name starts with kata-"),
+        ("arn:aws:s3:::kata-bucke?", "every bucket whose name matches kata-bucke?"),
+        ("arn:aws:ecr:us-east-1:123456789012:repository/*", "every repository"),
+        ("arn:aws:iam::123456789012:role/*", "every role"),
+        ("arn:aws:logs:us-east-1:123456789012:log-group:*", "every log-group"),
+        ("arn:aws:logs:us-east-1:123456789012:*", "every logs resource"),
+        ("arn:aws:sqs:us-east-1:123456789012:kata-*", "every queue whose name starts with kata-"),
+        ("arn:aws:ecs:*:*:task/*/*", "every task, in every region and every account"),
+        ("arn:aws:ecr:us-*:123456789012:repository/app",
+         "in every region matching us-*"),
+        ("arn:aws:*:us-east-1:123456789012:thing", "resources of any service"),
+        ("arn:aws:kata:us-east-1:123456789012:thing/*", "any resource matching thing/*"),
+        ("kata-*", "a wildcard outside any resource ARN"),
+    ],
+)
+def test_resource_breadth(resource: str, breadth: str | None) -> None:
+    assert resource_breadth(resource) == breadth
+
+
+def test_policy_sentry_is_imported_only_when_a_wildcard_is_judged() -> None:
+    """It loads a 13 MB catalogue: importing the checks (or evaluating) must not pay for it."""
+    code = ("import sys; from cloudkata.checks import all_checks; "
+            "from cloudkata.checks.policy import broad_grants, evaluate; all_checks(); "
+            "evaluate([('p', {'Statement': []})], 's3:GetObject'); "
+            "broad_grants({'Statement': [{'Effect': 'Allow', 'Action': 's3:GetObject', "
+            "'Resource': 'arn:aws:s3:::b'}]}); "
+            "print(any(m.startswith('policy_sentry') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+def _catalogue_size() -> tuple[int, int]:
+    from policy_sentry.querying.all import get_all_actions
+
+    actions = get_all_actions()
+    return len(actions), len({action.split(":", 1)[0] for action in actions})
+
+
+ALL_ACTIONS, ALL_SERVICES = _catalogue_size()
