@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from .iam import find_role, trusted_services
+from .iam import find_role, managed_policy_problem, trusted_services
 from .policy import parse_document
 from .registry import Params, check
 from .result import Result, failed, passed
@@ -581,14 +581,13 @@ def service_account_role(aws: ReadOnlyAws, p: ServiceAccountRoleParams) -> Resul
         cause, expected, actual = problem
         return failed(f"Role {name}'s trust policy {cause}.", expected=expected, actual=actual)
     if p.policy:
-        wanted = p.policy.rsplit("/", 1)[-1]
-        attached = [a["PolicyArn"].rsplit("/", 1)[-1] for a in aws.iam.paginate(
+        attached = [a["PolicyArn"] for a in aws.iam.paginate(
             "list_attached_role_policies", "AttachedPolicies", RoleName=name)]
-        if wanted not in attached:
-            return failed(f"Role {name} trusts {subject} but does not have {wanted}, so the "
-                          "driver may not call AWS.", expected=f"managed policy {wanted}",
-                          actual=("attached: " + ", ".join(attached)) if attached
-                          else "no managed policies")
+        missing = managed_policy_problem(attached, p.policy)
+        if missing:
+            cause, expected, actual = missing
+            return failed(f"Role {name} trusts {subject} but {cause}, so the driver may not "
+                          "call AWS.", expected=expected, actual=actual)
     return passed(f"Role {name} is assumable only by {subject} ({mode})"
                   + (f" and has {p.policy.rsplit('/', 1)[-1]}." if p.policy else "."))
 

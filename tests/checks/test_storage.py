@@ -483,3 +483,16 @@ def test_access_point_missing(env: Eks) -> None:
     result = run(env.target, "efs.access_point", cluster=CLUSTER, file_system="kata-efs")
     assert result.status is Status.FAILED
     assert result.actual == "no access points"
+
+
+def test_service_account_role_with_a_look_alike_driver_policy(env: Eks) -> None:
+    """A customer policy named like AWS's grants nothing AWS's does: it must not pass."""
+    add_ebs_csi(env)
+    env.iam.detach_role_policy(RoleName="kataEbsCsiRole", PolicyArn=EBS_POLICY)
+    fake = env.iam.create_policy(PolicyName="AmazonEBSCSIDriverPolicy", PolicyDocument=(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "ec2:DescribeVolumes", "Resource": "*"}]}'))["Policy"]["Arn"]
+    env.iam.attach_role_policy(RoleName="kataEbsCsiRole", PolicyArn=fake)
+    result = ebs_role_check(env)
+    assert result.status is Status.FAILED
+    assert "customer-managed" in result.message and fake in result.message
