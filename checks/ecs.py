@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from .aws_facts import DYNAMIC_PORTS
 from .compute import (
     decode_user_data,
     group_name_of,
@@ -28,8 +29,6 @@ from .result import Result, failed, passed
 from .session import ReadOnlyAws, is_not_found
 
 REGISTER_ACTION = "ecs:RegisterContainerInstance"
-DYNAMIC_PORTS = (32768, 60999)
-"""The ephemeral range ECS takes dynamic host ports from on the ECS-optimised AMI."""
 
 
 # --- finding things ------------------------------------------------------------------------

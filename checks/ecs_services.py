@@ -13,7 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from .elbv2 import DYNAMIC_PORTS, TargetGroupRef
+from .aws_facts import DYNAMIC_PORTS
+from .elbv2 import TargetGroupRef
 from .registry import check
 from .result import Result, failed, passed
 from .session import ReadOnlyAws, is_not_found

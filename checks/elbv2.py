@@ -15,13 +15,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from .aws_facts import DYNAMIC_PORTS
 from .registry import Params, check
 from .result import Result, failed, passed
 from .session import ReadOnlyAws, is_not_found
-
-DYNAMIC_PORTS = (32768, 65535)
-"""The ephemeral range ECS takes dynamic host ports from (32768-60999 on current AMIs)."""
-
 
 # ---------------------------------------------------------------------------------------------
 # finding things

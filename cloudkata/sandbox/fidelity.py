@@ -1,13 +1,17 @@
 """Where moto is not AWS, and a lab's lesson depends on it, we correct moto here.
 
-Each correction is a small, named patch applied in the sandbox's own process only. moto is
-pinned to one exact version because these reach into its backends; re-measure on upgrade
-(see shared/design/sandbox-fidelity.md).
+Each correction is a small, named patch applied in the sandbox's own process only, through
+the registry in :mod:`cloudkata.sandbox.patches` (so applying them twice changes nothing).
+moto is pinned to one exact version because these reach into its backends; re-measure on
+upgrade (see shared/design/sandbox-fidelity.md).
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
+
+from . import patches
 
 # service principal -> (the role name AWS really uses, the managed policy AWS attaches)
 SERVICE_LINKED_ROLES: dict[str, tuple[str, str]] = {
@@ -35,9 +39,11 @@ def _patch_service_linked_roles() -> None:
     from moto.iam.exceptions import InvalidInput
     from moto.iam.models import IAMBackend
 
-    original = IAMBackend.create_service_linked_role
-
-    def create_service_linked_role(self, service_name: str, description: str, suffix: str):
+    @patches.wrap(IAMBackend, "create_service_linked_role",
+                  why="AWS's service-linked role names and managed policies, and its error "
+                      "on a second create")
+    def create_service_linked_role(original: Any, self: Any, service_name: str,
+                                   description: str, suffix: str) -> Any:
         if service_name not in SERVICE_LINKED_ROLES:
             return original(self, service_name, description, suffix)
         role_name, policy_name = SERVICE_LINKED_ROLES[service_name]
@@ -69,8 +75,6 @@ def _patch_service_linked_roles() -> None:
             self.attach_role_policy(policy_arn, role_name)
         return role
 
-    IAMBackend.create_service_linked_role = create_service_linked_role  # type: ignore[method-assign]
-
 
 def _patch_managed_policies_for_the_aws_partition_only() -> None:
     """moto builds ~1,600 AWS managed policies for each of six partitions (aws, aws-cn,
@@ -78,12 +82,10 @@ def _patch_managed_policies_for_the_aws_partition_only() -> None:
     ``aws`` partition, so the others get none; a reset then takes ~0.1 s."""
     from moto.iam.models import IAMBackend
 
-    original = IAMBackend._init_aws_policies
-
-    def _init_aws_policies(self):  # type: ignore[no-untyped-def]
+    @patches.wrap(IAMBackend, "_init_aws_policies",
+                  why="AWS managed policies for the aws partition only: resets take ~0.1 s")
+    def _init_aws_policies(original: Any, self: Any) -> Any:
         return original(self) if self.region_name == "aws" else []
-
-    IAMBackend._init_aws_policies = _init_aws_policies  # type: ignore[method-assign]
 
 
 def apply_all() -> None:

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
+from .. import patches
 from ..control import api
 from ..control.backends import loaded
 from ..control.plane import ControlPlane, Request, reconciler
@@ -77,11 +78,9 @@ def _patch_alarms_start_insufficient_data() -> None:
     alarm keeps its state and history, as AWS does."""
     from moto.cloudwatch.models import CloudWatchBackend
 
-    original = CloudWatchBackend.put_metric_alarm
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def put_metric_alarm(self: Any, *args: Any, **kwargs: Any) -> Any:
+    @patches.wrap(CloudWatchBackend, "put_metric_alarm",
+                  why="a new alarm is INSUFFICIENT_DATA; an update keeps state and history")
+    def put_metric_alarm(original: Any, self: Any, *args: Any, **kwargs: Any) -> Any:
         name = kwargs.get("name", args[0] if args else None)
         previous = self.alarms.get(name)
         alarm = original(self, *args, **kwargs)
@@ -98,28 +97,21 @@ def _patch_alarms_start_insufficient_data() -> None:
             alarm._cloudkata_event = "created"
         return alarm
 
-    put_metric_alarm._cloudkata = True  # type: ignore[attr-defined]
-    CloudWatchBackend.put_metric_alarm = put_metric_alarm  # type: ignore[method-assign]
-
 
 def _patch_put_metric_data_at_simulated_now() -> None:
     """A datapoint sent without a Timestamp is stamped with the time CloudWatch received it:
     the simulated now (moto uses the real clock, which the sandbox's pace leaves behind)."""
     from moto.cloudwatch.models import CloudWatchBackend
 
-    original = CloudWatchBackend.put_metric_data
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def put_metric_data(self: Any, namespace: str, metric_data: list[dict[str, Any]]) -> None:
+    @patches.wrap(CloudWatchBackend, "put_metric_data",
+                  why="a datapoint without a Timestamp is stamped with the simulated now")
+    def put_metric_data(original: Any, self: Any, namespace: str,
+                        metric_data: list[dict[str, Any]]) -> None:
         now = _naive(_sim_now())
         for datum in metric_data:
             if isinstance(datum, dict) and not datum.get("Timestamp"):
                 datum["Timestamp"] = now
         original(self, namespace, metric_data)
-
-    put_metric_data._cloudkata = True  # type: ignore[attr-defined]
-    CloudWatchBackend.put_metric_data = put_metric_data  # type: ignore[method-assign]
 
 
 def _patch_set_alarm_state_runs_actions() -> None:
@@ -128,21 +120,16 @@ def _patch_set_alarm_state_runs_actions() -> None:
     reconciler, which runs right after the request."""
     from moto.cloudwatch.models import CloudWatchBackend
 
-    original = CloudWatchBackend.set_alarm_state
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def set_alarm_state(self: Any, alarm_name: str, reason: str, reason_data: str,
-                        state_value: str) -> None:
+    @patches.wrap(CloudWatchBackend, "set_alarm_state",
+                  why="set-alarm-state is a transition: history written, actions run")
+    def set_alarm_state(original: Any, self: Any, alarm_name: str, reason: str,
+                        reason_data: str, state_value: str) -> None:
         alarm = self.alarms.get(alarm_name)
         old = (alarm.state_value, alarm.state_reason) if alarm is not None else None
         original(self, alarm_name, reason, reason_data, state_value)
         alarm = self.alarms[alarm_name]
         alarm.state_updated_timestamp = _naive(_sim_now())
         alarm._cloudkata_manual = old
-
-    set_alarm_state._cloudkata = True  # type: ignore[attr-defined]
-    CloudWatchBackend.set_alarm_state = set_alarm_state  # type: ignore[method-assign]
 
 
 _patch_alarms_start_insufficient_data()

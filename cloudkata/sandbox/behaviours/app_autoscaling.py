@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .. import patches
 from ..control import api
 from ..control.backends import find, loaded
 from ..control.plane import ControlPlane, Request, reconciler
@@ -617,9 +618,8 @@ def _patch_target_tracking_alarms() -> None:
     from moto.cloudwatch.models import cloudwatch_backends
     from moto.moto_api._internal import mock_random
 
-    if getattr(FakeApplicationAutoscalingPolicy, "_cloudkata_alarms", False):
-        return
-
+    @patches.replace(FakeApplicationAutoscalingPolicy, "_generate_ecs_alarms",
+                     why="AWS's target-tracking alarms, on the policy's own metric")
     def _generate_ecs_alarms(self: Any) -> list[Any]:
         cloudwatch = cloudwatch_backends[self.account_id][self.region_name]
         config = self.target_tracking_scaling_policy_configuration or {}
@@ -640,9 +640,6 @@ def _patch_target_tracking_alarms() -> None:
                 description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}.",
                 dimensions=metric["dimensions"], alarm_actions=[action]))
         return alarms
-
-    FakeApplicationAutoscalingPolicy._generate_ecs_alarms = _generate_ecs_alarms  # type: ignore[method-assign]
-    FakeApplicationAutoscalingPolicy._cloudkata_alarms = True  # type: ignore[attr-defined]
 
 
 def _tracked_metric(resource_id: str, config: dict[str, Any]) -> dict[str, Any]:
@@ -675,12 +672,10 @@ def _patch_policy_update_keeps_arn() -> None:
         FakeApplicationAutoscalingPolicy,
     )
 
-    original = ApplicationAutoscalingBackend.put_scaling_policy
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def put_scaling_policy(self: Any, policy_name: str, service_namespace: str,
-                           resource_id: str, scalable_dimension: str,
+    @patches.wrap(ApplicationAutoscalingBackend, "put_scaling_policy",
+                  why="putting a policy again keeps its ARN and replaces its alarms")
+    def put_scaling_policy(original: Any, self: Any, policy_name: str,
+                           service_namespace: str, resource_id: str, scalable_dimension: str,
                            policy_body: dict[str, Any], policy_type: str | None) -> Any:
         key = FakeApplicationAutoscalingPolicy.formulate_key(
             service_namespace, resource_id, scalable_dimension, policy_name)
@@ -692,9 +687,6 @@ def _patch_policy_update_keeps_arn() -> None:
             policy.policy_arn = old.policy_arn
         return policy
 
-    put_scaling_policy._cloudkata = True  # type: ignore[attr-defined]
-    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
-
 
 def _patch_asg_policy_arn() -> None:
     """EC2 Auto Scaling's PutScalingPolicy answers ``PolicyARN`` (and ``Alarms``); moto writes
@@ -703,19 +695,14 @@ def _patch_asg_policy_arn() -> None:
     from moto.autoscaling.responses import AutoScalingResponse
     from moto.core.responses import ActionResult
 
-    original = AutoScalingResponse.put_scaling_policy
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def put_scaling_policy(self: Any) -> Any:
+    @patches.wrap(AutoScalingResponse, "put_scaling_policy",
+                  why="PutScalingPolicy answers PolicyARN (moto: PolicyArn, which clients drop)")
+    def put_scaling_policy(original: Any, self: Any) -> Any:
         result = original(self)
         body = getattr(result, "result", None)
         if isinstance(body, dict) and "PolicyArn" in body and "PolicyARN" not in body:
             return ActionResult({"PolicyARN": body["PolicyArn"], "Alarms": []})
         return result
-
-    put_scaling_policy._cloudkata = True  # type: ignore[attr-defined]
-    AutoScalingResponse.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
 
 
 _patch_target_tracking_alarms()

@@ -11,7 +11,8 @@ Where moto 5.2.5 differs from AWS, measured (shared/design/sandbox-fidelity.md):
   across its Availability Zones, launching each instance into the AZ with the fewest; a
   learner's "two instances in two AZs" depends on it.
   (:func:`_patch_asg_launches_balanced_across_azs`, which also launches from the group's own
-  launch template version, not always the template's default one.)
+  launch template version, not always the template's default one. The groups of EKS managed
+  node groups launch as EKS does instead, in the same patch: see ``eks_nodes``.)
 * The desired capacity may leave [MinSize, MaxSize]. AWS refuses such a request with a
   ``ValidationError`` (the hooks below, with AWS's exact messages) and keeps every implicit
   change — scaling policies, a lowered MaxSize — inside the bounds
@@ -28,8 +29,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from cloudkata.sandbox import patches
 from cloudkata.sandbox.control import api, backends
 from cloudkata.sandbox.control.plane import ControlPlane, Request, reconciler
+
+from . import eks_nodes
 
 PROFILE_ERROR_ATTRIBUTE = "cloudkata_profile_error"
 """Set on a moto ``Instance`` whose launch template names an instance profile that could not
@@ -73,11 +77,10 @@ def _patch_run_instances_applies_instance_profiles() -> None:
     instance of a multi-instance RunInstances, not the first only."""
     from moto.ec2.models.instances import InstanceBackend
 
-    original = InstanceBackend.run_instances
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def run_instances(self: Any, image_id: str, count: int, user_data: Any,
+    @patches.wrap(InstanceBackend, "run_instances",
+                  why="instances get their launch template's or configuration's instance "
+                      "profile; an explicit one goes to every instance")
+    def run_instances(original: Any, self: Any, image_id: str, count: int, user_data: Any,
                       security_group_names: list[str], **kwargs: Any) -> Any:
         explicit = {"iam_instance_profile_name": kwargs.get("iam_instance_profile_name"),
                     "iam_instance_profile_arn": kwargs.get("iam_instance_profile_arn")}
@@ -100,9 +103,6 @@ def _patch_run_instances_applies_instance_profiles() -> None:
         for instance in targets:
             _associate(self, instance, spec)
         return reservation
-
-    run_instances._cloudkata = True  # type: ignore[attr-defined]
-    InstanceBackend.run_instances = run_instances  # type: ignore[method-assign]
 
 
 def _slots(group: Any) -> list[tuple[str | None, str]]:
@@ -130,47 +130,59 @@ def _next_slot(slots: list[tuple[str | None, str]],
 def _patch_asg_launches_balanced_across_azs() -> None:
     """Restore: an ASG launches each instance into its least-populated Availability Zone (moto
     put them all in the first subnet), from the group's launch template *version* (moto used
-    the template's default version for tags and the instance profile)."""
-    from moto.autoscaling.models import ASG_NAME_TAG, FakeAutoScalingGroup, InstanceState
+    the template's default version for tags and the instance profile).
 
+    The one patch of moto's launcher, so nothing depends on import order: the group of an EKS
+    managed node group launches as EKS does (:func:`eks_nodes.launch_nodes`: Spot, the node
+    group's instance types); any other group launches here."""
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    @patches.replace(FakeAutoScalingGroup, "replace_autoscaling_group_instances",
+                     why="instances launch balanced across the group's AZs, from its launch "
+                         "template version; a node group's as EKS launches them")
     def replace_autoscaling_group_instances(self: Any, count_needed: int,
                                             propagated_tags: dict[str, str]) -> None:
-        propagated_tags[ASG_NAME_TAG] = self.name
-        propagated_tags.update(self.instance_tags)
-        ec2 = self.autoscaling_backend.ec2_backend
-        associate_public_ip = (self.launch_config.associate_public_ip_address
-                               if self.launch_config else None)
-        launch_template = None
-        if self.ec2_launch_template:
-            launch_template = {"LaunchTemplateId": self.ec2_launch_template.id,
-                               "Version": str(getattr(self, "launch_template_version", None)
-                                              or "$Default")}
-        slots = _slots(self)
-        for _ in range(count_needed):
-            live = [state.instance for state in self.instance_states
-                    if state.instance.state in LIVE_STATES]
-            subnet_id, zone = _next_slot(slots, live)
-            reservation = ec2.run_instances(
-                self.image_id,
-                1,
-                self.user_data,
-                self.security_groups,
-                instance_type=self.instance_type,
-                tags={"instance": dict(propagated_tags)},
-                placement=zone,
-                launch_config=self.launch_config,
-                launch_template=launch_template,
-                is_instance_type_default=False,
-                associate_public_ip=associate_public_ip,
-                subnet_id=subnet_id,
-            )
-            for instance in reservation.instances:
-                instance.autoscaling_group = self
-                self.instance_states.append(InstanceState(
-                    instance, protected_from_scale_in=self.new_instances_protected_from_scale_in))
+        if not eks_nodes.launch_nodes(self, count_needed, propagated_tags):
+            _launch_balanced(self, count_needed, propagated_tags)
 
-    FakeAutoScalingGroup.replace_autoscaling_group_instances = (  # type: ignore[method-assign]
-        replace_autoscaling_group_instances)
+
+def _launch_balanced(group: Any, count_needed: int, propagated_tags: dict[str, str]) -> None:
+    """moto's launcher for a group, with AWS's AZ balancing and launch template version."""
+    from moto.autoscaling.models import ASG_NAME_TAG, InstanceState
+
+    propagated_tags[ASG_NAME_TAG] = group.name
+    propagated_tags.update(group.instance_tags)
+    ec2 = group.autoscaling_backend.ec2_backend
+    associate_public_ip = (group.launch_config.associate_public_ip_address
+                           if group.launch_config else None)
+    launch_template = None
+    if group.ec2_launch_template:
+        launch_template = {"LaunchTemplateId": group.ec2_launch_template.id,
+                           "Version": str(getattr(group, "launch_template_version", None)
+                                          or "$Default")}
+    slots = _slots(group)
+    for _ in range(count_needed):
+        live = [state.instance for state in group.instance_states
+                if state.instance.state in LIVE_STATES]
+        subnet_id, zone = _next_slot(slots, live)
+        reservation = ec2.run_instances(
+            group.image_id,
+            1,
+            group.user_data,
+            group.security_groups,
+            instance_type=group.instance_type,
+            tags={"instance": dict(propagated_tags)},
+            placement=zone,
+            launch_config=group.launch_config,
+            launch_template=launch_template,
+            is_instance_type_default=False,
+            associate_public_ip=associate_public_ip,
+            subnet_id=subnet_id,
+        )
+        for instance in reservation.instances:
+            instance.autoscaling_group = group
+            group.instance_states.append(InstanceState(
+                instance, protected_from_scale_in=group.new_instances_protected_from_scale_in))
 
 
 def clamp(desired: int, min_size: int | None, max_size: int | None) -> int:
@@ -188,25 +200,20 @@ def _patch_desired_capacity_stays_within_bounds() -> None:
     MaxSize below the current size) are capped as AWS caps them."""
     from moto.autoscaling.models import FakeAutoScalingGroup
 
-    original_set = FakeAutoScalingGroup.set_desired_capacity
-    original_update = FakeAutoScalingGroup.update
-    if getattr(original_set, "_cloudkata", False):
-        return
-
-    def set_desired_capacity(self: Any, new_capacity: int | None) -> None:
+    @patches.wrap(FakeAutoScalingGroup, "set_desired_capacity",
+                  why="an implicit desired capacity is capped to [MinSize, MaxSize]")
+    def set_desired_capacity(original_set: Any, self: Any, new_capacity: int | None) -> None:
         if new_capacity is not None:
             new_capacity = clamp(int(new_capacity), self.min_size, self.max_size)
         original_set(self, new_capacity)
 
-    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+    @patches.wrap(FakeAutoScalingGroup, "update",
+                  why="new bounds that exclude the desired capacity cap it, as AWS does")
+    def update(original_update: Any, self: Any, *args: Any, **kwargs: Any) -> None:
         original_update(self, *args, **kwargs)
         desired = self.desired_capacity
         if desired is not None and clamp(desired, self.min_size, self.max_size) != desired:
             self.set_desired_capacity(desired)
-
-    set_desired_capacity._cloudkata = True  # type: ignore[attr-defined]
-    FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
-    FakeAutoScalingGroup.update = update  # type: ignore[method-assign]
 
 
 def _patch_delete_terminates_every_instance() -> None:
@@ -214,18 +221,13 @@ def _patch_delete_terminates_every_instance() -> None:
     scales it to 0 first, which the bounds above would cap at MinSize and leave instances."""
     from moto.autoscaling.models import AutoScalingBackend
 
-    original = AutoScalingBackend.delete_auto_scaling_group
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def delete_auto_scaling_group(self: Any, group_name: str) -> None:
+    @patches.wrap(AutoScalingBackend, "delete_auto_scaling_group",
+                  why="force-deleting a group terminates every instance, MinSize or not")
+    def delete_auto_scaling_group(original: Any, self: Any, group_name: str) -> None:
         group = self.autoscaling_groups.get(group_name)
         if group is not None:
             group.min_size = 0
         original(self, group_name)
-
-    delete_auto_scaling_group._cloudkata = True  # type: ignore[attr-defined]
-    AutoScalingBackend.delete_auto_scaling_group = delete_auto_scaling_group  # type: ignore
 
 
 _patch_run_instances_applies_instance_profiles()

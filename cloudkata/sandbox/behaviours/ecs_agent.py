@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cloudkata.checks import compute
+from cloudkata.sandbox import patches
 from cloudkata.sandbox.control import api, backends
 from cloudkata.sandbox.control.plane import ControlPlane, reconciler
 
@@ -98,12 +99,11 @@ def _patch_container_instances_register_their_instance_type() -> None:
     (subnet, VPC, architecture, capabilities), whoever registers it."""
     from moto.ecs.models import ContainerInstance
 
-    original = ContainerInstance.__init__
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def __init__(self: Any, ec2_instance_id: str, account_id: str, region_name: str,
-                 cluster_name: str, backend: Any) -> None:
+    @patches.wrap(ContainerInstance, "__init__",
+                  why="a container instance registers its type's CPU and memory and the "
+                      "agent's ecs.* attributes")
+    def __init__(original: Any, self: Any, ec2_instance_id: str, account_id: str,
+                 region_name: str, cluster_name: str, backend: Any) -> None:
         original(self, ec2_instance_id, account_id, region_name, cluster_name, backend)
         from moto.ec2.models import ec2_backends
 
@@ -125,31 +125,22 @@ def _patch_container_instances_register_their_instance_type() -> None:
         self.attributes.update(attributes)
         self.version_info = dict(VERSION_INFO)
 
-    __init__._cloudkata = True  # type: ignore[attr-defined]
-    ContainerInstance.__init__ = __init__  # type: ignore[method-assign]
-
 
 def _patch_deregistration_updates_the_cluster() -> None:
     """Restore: DeregisterContainerInstance answers with status INACTIVE and lowers the
     cluster's registeredContainerInstancesCount (moto left both as they were)."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
-    original = EC2ContainerServiceBackend.deregister_container_instance
-    if getattr(original, "_cloudkata", False):
-        return
-
-    def deregister_container_instance(self: Any, cluster_str: str, container_instance_str: str,
-                                      force: bool) -> Any:
+    @patches.wrap(EC2ContainerServiceBackend, "deregister_container_instance",
+                  why="deregistering answers INACTIVE and lowers the cluster's count")
+    def deregister_container_instance(original: Any, self: Any, cluster_str: str,
+                                      container_instance_str: str, force: bool) -> Any:
         container_instance = original(self, cluster_str, container_instance_str, force)
         container_instance.status = "INACTIVE"
         cluster = self._get_cluster(cluster_str)
         cluster.registered_container_instances_count = max(
             0, cluster.registered_container_instances_count - 1)
         return container_instance
-
-    deregister_container_instance._cloudkata = True  # type: ignore[attr-defined]
-    EC2ContainerServiceBackend.deregister_container_instance = (  # type: ignore[method-assign]
-        deregister_container_instance)
 
 
 _patch_container_instances_register_their_instance_type()

@@ -52,6 +52,9 @@ import random
 import uuid
 from typing import Any
 
+from cloudkata.checks.aws_facts import DYNAMIC_PORTS
+
+from .. import patches
 from ..control import api, backends
 from ..control.plane import ControlPlane, Request, reconciler
 
@@ -60,7 +63,6 @@ START_SECONDS = 10.0
 """A task's simulated start (image pull, container start): PENDING this long, then RUNNING."""
 STOPPED_TASK_RETENTION = 3600.0
 """AWS keeps stopped tasks describable for at least an hour."""
-DYNAMIC_PORTS = (32768, 60999)
 UNPLACED_EVENT_EVERY = 300.0
 MAX_EVENTS = 100
 DEFAULT_DEPLOYMENT_CONFIGURATION: dict[str, Any] = {
@@ -211,13 +213,12 @@ def _patch_container_instance_resources() -> None:
     remainingResources exact. Task counts per instance are recomputed by the reconciler."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
+    @patches.replace(EC2ContainerServiceBackend, "update_container_instance_resources",
+                     why="remainingResources kept exact, UDP ports too, never raising")
     def update_container_instance_resources(self: Any, container_instance: Any,
                                             task_resources: dict[str, Any],
                                             removing: bool = False) -> None:
         _reserve(container_instance, task_resources, -1 if removing else 1)
-
-    EC2ContainerServiceBackend.update_container_instance_resources = (  # type: ignore
-        update_container_instance_resources)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1130,7 +1131,8 @@ def _patch_task_status() -> None:
     def set_status(self: Any, value: str) -> None:
         self._status = value
 
-    Task.status = property(get_status, set_status)  # type: ignore[assignment,method-assign]
+    patches.patch(Task, "status", property(get_status, set_status),
+                  why="a task's status changes only when the scheduler moves it")
 
 
 def _context_for(ecs: Any) -> _Context:
@@ -1145,10 +1147,10 @@ def _patch_run_task() -> None:
     from moto.ecs.models import EC2ContainerServiceBackend
     from moto.ecs.responses import EC2ContainerServiceResponse
 
-    original = EC2ContainerServiceBackend.run_task
-
-    def run_task(self: Any, cluster_str: str, task_definition_str: str, count: int,
-                 overrides: dict[str, Any] | None, started_by: str,
+    @patches.wrap(EC2ContainerServiceBackend, "run_task",
+                  why="RunTask placed by CPU, memory and ports, with AWS's failures")
+    def run_task(original: Any, self: Any, cluster_str: str, task_definition_str: str,
+                 count: int, overrides: dict[str, Any] | None, started_by: str,
                  tags: list[dict[str, str]] | None, launch_type: str | None,
                  networking_configuration: dict[str, Any] | None = None,
                  group: str | None = None, platform_version: str | None = None,
@@ -1191,17 +1193,14 @@ def _patch_run_task() -> None:
                                       for arn, reason in placement.failures.items())
         return placement.tasks
 
-    original_response = EC2ContainerServiceResponse.run_task
-
-    def run_task_response(self: Any) -> Any:
+    @patches.wrap(EC2ContainerServiceResponse, "run_task",
+                  why="RunTask's answer lists the tasks that could not be placed")
+    def run_task_response(original_response: Any, self: Any) -> Any:
         _RUN_TASK_FAILURES.clear()
         result = original_response(self)
         result.result["failures"] = list(_RUN_TASK_FAILURES)
         _RUN_TASK_FAILURES.clear()
         return result
-
-    EC2ContainerServiceBackend.run_task = run_task  # type: ignore[method-assign]
-    EC2ContainerServiceResponse.run_task = run_task_response  # type: ignore[method-assign]
 
 
 def _patch_stop_task() -> None:
@@ -1210,6 +1209,8 @@ def _patch_stop_task() -> None:
     from moto.ecs.exceptions import InvalidParameterException
     from moto.ecs.models import EC2ContainerServiceBackend
 
+    @patches.replace(EC2ContainerServiceBackend, "stop_task",
+                     why="StopTask drains and frees the task; unknown ones are AWS's error")
     def stop_task(self: Any, cluster_str: str, task_str: str, reason: str) -> Any:
         cluster = self._get_cluster(cluster_str)
         task_id = task_str.split("/")[-1]
@@ -1220,14 +1221,14 @@ def _patch_stop_task() -> None:
                 return task
         raise InvalidParameterException("The referenced task was not found.")
 
-    EC2ContainerServiceBackend.stop_task = stop_task  # type: ignore[method-assign]
-
 
 def _patch_list_tasks() -> None:
     """ListTasks filters by serviceName (moto ignores it) and, like AWS, lists only tasks whose
     desiredStatus is RUNNING unless desiredStatus=STOPPED is asked for."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
+    @patches.replace(EC2ContainerServiceBackend, "list_tasks",
+                     why="ListTasks honours serviceName and desiredStatus")
     def list_tasks(self: Any, cluster_str: str | None = None,
                    container_instance: str | None = None, family: str | None = None,
                    started_by: str | None = None, service_name: str | None = None,
@@ -1249,8 +1250,6 @@ def _patch_list_tasks() -> None:
         status = (desiredStatus or "RUNNING").upper()
         return [t for t in tasks if t.desired_status == status]
 
-    EC2ContainerServiceBackend.list_tasks = list_tasks  # type: ignore[method-assign]
-
 
 def _patch_create_service() -> None:
     """CreateService keeps deploymentConfiguration, healthCheckGracePeriodSeconds,
@@ -1258,9 +1257,9 @@ def _patch_create_service() -> None:
     like AWS: runningCount 0, pendingCount 0, one PRIMARY deployment IN_PROGRESS."""
     from moto.ecs.responses import EC2ContainerServiceResponse
 
-    original = EC2ContainerServiceResponse.create_service
-
-    def create_service(self: Any) -> Any:
+    @patches.wrap(EC2ContainerServiceResponse, "create_service",
+                  why="CreateService keeps what moto drops and answers like AWS")
+    def create_service(original: Any, self: Any) -> Any:
         result = original(self)
         given = {name: self._get_param(name) for name in (
             "deploymentConfiguration", "healthCheckGracePeriodSeconds", "placementStrategy",
@@ -1270,8 +1269,6 @@ def _patch_create_service() -> None:
                 given[name] = self._get_param(name)
         _adopt(result.result["service"], _now(), given)
         return result
-
-    EC2ContainerServiceResponse.create_service = create_service  # type: ignore[method-assign]
 
 
 _REDEPLOY_ON = ("network_configuration", "load_balancers", "placement_strategy",
@@ -1286,9 +1283,9 @@ def _patch_update_service() -> None:
     deploymentConfiguration merges into the one kept."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
-    original = EC2ContainerServiceBackend.update_service
-
-    def update_service(self: Any, service_properties: dict[str, Any]) -> Any:
+    @patches.wrap(EC2ContainerServiceBackend, "update_service",
+                  why="UpdateService makes deployments; desiredCount is a target")
+    def update_service(original: Any, self: Any, service_properties: dict[str, Any]) -> Any:
         given = dict(service_properties)
         service = self._get_service(given.get("cluster") or "default",
                                     str(given.get("service", "")).split("/")[-1])
@@ -1326,24 +1323,21 @@ def _patch_update_service() -> None:
         _count(service, _service_tasks(self, service), now)
         return result
 
-    EC2ContainerServiceBackend.update_service = update_service  # type: ignore[method-assign]
-
 
 def _patch_delete_service() -> None:
     """DeleteService: status DRAINING while its tasks stop, then INACTIVE; desiredCount 0."""
     from moto.ecs.models import EC2ContainerServiceBackend
 
-    original = EC2ContainerServiceBackend.delete_service
-
-    def delete_service(self: Any, cluster_name: str, service_name: str, force: bool) -> Any:
+    @patches.wrap(EC2ContainerServiceBackend, "delete_service",
+                  why="DeleteService: DRAINING while tasks stop, desiredCount 0")
+    def delete_service(original: Any, self: Any, cluster_name: str, service_name: str,
+                       force: bool) -> Any:
         service = original(self, cluster_name, service_name, force)
         live = [t for t in _service_tasks(self, service) if t.last_status != "STOPPED"]
         service.desired_count = 0
         if live:
             service.status = "DRAINING"
         return service
-
-    EC2ContainerServiceBackend.delete_service = delete_service  # type: ignore[method-assign]
 
 
 def _patch_awsvpc_tasks_in_vpcs_without_dns_hostnames() -> None:
@@ -1352,8 +1346,8 @@ def _patch_awsvpc_tasks_in_vpcs_without_dns_hostnames() -> None:
     awsvpc task - every Fargate task - failed. AWS runs them; the name is simply absent."""
     from moto.ec2.models.elastic_network_interfaces import NetworkInterface
 
-    if not hasattr(NetworkInterface, "private_dns_name"):
-        NetworkInterface.private_dns_name = None  # type: ignore[attr-defined]
+    patches.add(NetworkInterface, "private_dns_name", None,
+                why="awsvpc tasks run in VPCs without DNS hostnames (name absent)")
 
 
 _patch_task_status()

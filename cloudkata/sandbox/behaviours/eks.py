@@ -34,6 +34,7 @@ import json
 import re
 from typing import Any
 
+from .. import patches
 from ..control import api
 from ..control.backends import loaded
 from ..control.plane import ControlPlane, Request, reconciler
@@ -134,9 +135,9 @@ def _patch_cluster_life_cycle() -> None:
     from moto.eks.models import EKSBackend, validate_safe_to_delete
 
     errors = _exceptions()
-    create, delete = EKSBackend.create_cluster, EKSBackend.delete_cluster
 
-    def create_cluster(self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
+    @patches.wrap(EKSBackend, "create_cluster", why="a new cluster is CREATING, no endpoint")
+    def create_cluster(create: Any, self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
         name = kwargs.get("name", args[0] if args else None)
         config = dict(kwargs.get("resources_vpc_config") or {})
         vpc_id = None
@@ -169,7 +170,9 @@ def _patch_cluster_life_cycle() -> None:
         cluster.resources_vpc_config = config
         return cluster
 
-    def delete_cluster(self: EKSBackend, name: str) -> Any:
+    @patches.wrap(EKSBackend, "delete_cluster",
+                  why="deleting goes through DELETING; refused while node groups remain")
+    def delete_cluster(delete: Any, self: EKSBackend, name: str) -> Any:
         cluster = self.clusters.get(name)
         if cluster is None:
             return delete(self, name)
@@ -182,9 +185,6 @@ def _patch_cluster_life_cycle() -> None:
                 message="Cluster has Fargate Profiles in ACTIVE/CREATING state")
         cluster.status = "DELETING"
         return cluster
-
-    EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
-    EKSBackend.delete_cluster = delete_cluster  # type: ignore[method-assign]
 
 
 def default_ami_type(version: str, instance_types: list[str] | None) -> str:
@@ -217,9 +217,10 @@ def _patch_nodegroup_life_cycle() -> None:
     from moto.eks.models import EKSBackend
 
     errors = _exceptions()
-    create, delete = EKSBackend.create_nodegroup, EKSBackend.delete_nodegroup
 
-    def create_nodegroup(self: EKSBackend, **kwargs: Any) -> Any:
+    @patches.wrap(EKSBackend, "create_nodegroup",
+                  why="a node group is CREATING, with a real Auto Scaling group")
+    def create_nodegroup(create: Any, self: EKSBackend, **kwargs: Any) -> Any:
         cluster = self.clusters.get(kwargs["cluster_name"])
         name = kwargs["nodegroup_name"]
         launch_template = kwargs.get("launch_template")
@@ -276,7 +277,9 @@ def _patch_nodegroup_life_cycle() -> None:
             raise errors.InvalidParameterException(message=str(exc)) from exc
         return nodegroup
 
-    def delete_nodegroup(self: EKSBackend, cluster_name: str, nodegroup_name: str) -> Any:
+    @patches.wrap(EKSBackend, "delete_nodegroup", why="deleting goes through DELETING")
+    def delete_nodegroup(delete: Any, self: EKSBackend, cluster_name: str,
+                         nodegroup_name: str) -> Any:
         cluster = self.clusters.get(cluster_name)
         nodegroup = cluster.nodegroups.get(nodegroup_name) if cluster else None
         if nodegroup is None:
@@ -285,9 +288,6 @@ def _patch_nodegroup_life_cycle() -> None:
             nodegroup.status = "DELETING"
             eks_nodes.drain(nodegroup, self.account_id, self.region_name)
         return nodegroup
-
-    EKSBackend.create_nodegroup = create_nodegroup  # type: ignore[method-assign]
-    EKSBackend.delete_nodegroup = delete_nodegroup  # type: ignore[method-assign]
 
 
 def _remote_access_group(backend: Any, cluster: Any, nodegroup: Any) -> str | None:
@@ -314,12 +314,13 @@ def _patch_fargate_life_cycle() -> None:
     from moto.eks.models import EKSBackend
 
     errors = _exceptions()
-    create, delete = EKSBackend.create_fargate_profile, EKSBackend.delete_fargate_profile
 
     def busy(cluster: Any, status: str) -> str | None:
         return next((n for n, p in cluster.fargate_profiles.items() if p.status == status), None)
 
-    def create_fargate_profile(self: EKSBackend, **kwargs: Any) -> Any:
+    @patches.wrap(EKSBackend, "create_fargate_profile",
+                  why="a profile is CREATING; one per cluster may be CREATING at a time")
+    def create_fargate_profile(create: Any, self: EKSBackend, **kwargs: Any) -> Any:
         cluster = self.clusters.get(kwargs["cluster_name"])
         name = kwargs["fargate_profile_name"]
         if cluster is not None and name not in cluster.fargate_profiles:
@@ -334,7 +335,9 @@ def _patch_fargate_life_cycle() -> None:
         profile.status = "CREATING"
         return profile
 
-    def delete_fargate_profile(self: EKSBackend, cluster_name: str,
+    @patches.wrap(EKSBackend, "delete_fargate_profile",
+                  why="deleting goes through DELETING; one per cluster at a time")
+    def delete_fargate_profile(delete: Any, self: EKSBackend, cluster_name: str,
                                fargate_profile_name: str) -> Any:
         cluster = self.clusters.get(cluster_name)
         profile = cluster.fargate_profiles.get(fargate_profile_name) if cluster else None
@@ -352,18 +355,14 @@ def _patch_fargate_life_cycle() -> None:
         profile.status = "DELETING"
         return profile
 
-    EKSBackend.create_fargate_profile = create_fargate_profile  # type: ignore[method-assign]
-    EKSBackend.delete_fargate_profile = delete_fargate_profile  # type: ignore[method-assign]
-
 
 def _patch_create_cluster_keeps_access_config() -> None:
     """moto drops CreateCluster's accessConfig; AWS keeps it (describe-cluster shows it, and
     access entries depend on its authenticationMode, CONFIG_MAP when not given)."""
     from moto.eks.responses import EKSResponse
 
-    original = EKSResponse.create_cluster
-
-    def create_cluster(self: EKSResponse) -> Any:
+    @patches.wrap(EKSResponse, "create_cluster", why="CreateCluster keeps accessConfig")
+    def create_cluster(original: Any, self: EKSResponse) -> Any:
         result = original(self)
         config = self._get_param("accessConfig") or {}
         cluster = result.result["cluster"]  # type: ignore[index]
@@ -373,8 +372,6 @@ def _patch_create_cluster_keeps_access_config() -> None:
             "authenticationMode": config.get("authenticationMode") or "CONFIG_MAP",
         }
         return result
-
-    EKSResponse.create_cluster = create_cluster  # type: ignore[method-assign]
 
 
 _patch_cluster_life_cycle()

@@ -18,8 +18,9 @@ groups (moto's ASG would put every instance in the first subnet and never use Sp
 spread over the subnets' Availability Zones, Spot when the node group is, with the node
 role's instance profile.
 
-This module registers no hook itself: ``eks`` calls it from its moto patches, and the patch
-of moto's ``replace_autoscaling_group_instances`` below only takes over node-group groups.
+This module registers no hook and patches nothing itself: ``eks`` calls it from its moto
+patches, and ``ec2_autoscaling``'s patch of moto's ``replace_autoscaling_group_instances``
+(the one patch of that launcher) hands node-group groups to :func:`launch_nodes`.
 """
 
 from __future__ import annotations
@@ -275,7 +276,12 @@ def _least_used_subnet(group: Any, subnets: list[str]) -> str | None:
 
 
 def launch_nodes(group: Any, count: int, propagated_tags: dict[str, str]) -> bool:
-    """Launch ``count`` nodes for a node group's Auto Scaling group; False if not one."""
+    """Launch ``count`` nodes for a node group's Auto Scaling group; False if not one.
+
+    AWS spreads a node group's instances over its subnets' AZs and buys Spot for SPOT node
+    groups; moto puts every ASG instance in the first subnet, always On-Demand. Called for
+    every group by ``ec2_autoscaling``'s patch of moto's launcher, which launches any group
+    that is not a node group's."""
     from moto.autoscaling.models import InstanceState
 
     nodegroup = _nodegroup_of(group)
@@ -309,23 +315,3 @@ def launch_nodes(group: Any, count: int, propagated_tags: dict[str, str]) -> boo
                                                        iam_instance_profile_arn=profile)
     return True
 
-
-def _patch_node_group_launches() -> None:
-    """AWS spreads a node group's instances over its subnets' AZs and buys Spot for SPOT
-    node groups; moto puts every ASG instance in the first subnet, always On-Demand. Only
-    groups owned by an EKS node group are taken over; any other group is moto's (or another
-    behaviour's) to launch."""
-    from moto.autoscaling.models import FakeAutoScalingGroup
-
-    original = FakeAutoScalingGroup.replace_autoscaling_group_instances
-
-    def replace_autoscaling_group_instances(self: Any, count_needed: int,
-                                            propagated_tags: dict[str, str]) -> None:
-        if not launch_nodes(self, count_needed, propagated_tags):
-            original(self, count_needed, propagated_tags)
-
-    FakeAutoScalingGroup.replace_autoscaling_group_instances = (  # type: ignore[method-assign]
-        replace_autoscaling_group_instances)
-
-
-_patch_node_group_launches()

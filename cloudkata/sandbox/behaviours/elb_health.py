@@ -35,6 +35,7 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from .. import patches
 from ..control import api, backends
 from ..control.plane import ControlPlane, Request, reconciler
 
@@ -123,6 +124,7 @@ def _patch_target_registry() -> None:
     from moto.elbv2.exceptions import InvalidTargetError, TargetNotRunning
     from moto.elbv2.models import FakeHealthStatus, FakeTargetGroup
 
+    @patches.replace(FakeTargetGroup, "register", why="targets keyed by (id, port), initial")
     def register(self: Any, targets: list[dict[str, Any]]) -> None:
         """RegisterTargets: a new (id, port) starts ``initial``; re-registering a registered
         target changes nothing; re-registering a draining one starts it over."""
@@ -141,6 +143,7 @@ def _patch_target_registry() -> None:
             if now is not None and (record is None or record["state"] == "draining"):
                 records[rkey] = _new_record(now)
 
+    @patches.replace(FakeTargetGroup, "deregister", why="a target drains for the delay")
     def deregister(self: Any, targets: list[dict[str, Any]]) -> None:
         """DeregisterTargets: the target drains for the deregistration delay (AWS keeps listing
         it as ``draining``); with no load balancer using the group it goes at once."""
@@ -165,6 +168,8 @@ def _patch_target_registry() -> None:
                 state, reason, description = DRAINING
                 record.update(state=state, reason=reason, description=description, since=now)
 
+    @patches.replace(FakeTargetGroup, "deregister_terminated_instances",
+                     why="a terminated instance leaves on every port")
     def deregister_terminated_instances(self: Any, instance_ids: list[str]) -> None:
         """A terminated instance leaves every group it was registered in, on every port."""
         records = _records()
@@ -174,6 +179,8 @@ def _patch_target_registry() -> None:
                 self.terminated_targets[key] = entry
                 records.pop(record_key(self.arn, entry["Id"], entry["Port"]), None)
 
+    @patches.replace(FakeTargetGroup, "health_for",
+                     why="target health from the reconciler's records, not always healthy")
     def health_for(self: Any, target: dict[str, Any], ec2_backend: Any) -> Any:
         """DescribeTargetHealth for one target: the state our reconciler keeps, by (id, port)."""
         if target.get("Port") not in (None, ""):
@@ -206,12 +213,6 @@ def _patch_target_registry() -> None:
                                     description)
         return FakeHealthStatus(entry["Id"], entry["Port"], hc_port, record["state"],
                                 record.get("reason"), record.get("description"))
-
-    FakeTargetGroup.register = register  # type: ignore[method-assign]
-    FakeTargetGroup.deregister = deregister  # type: ignore[method-assign]
-    FakeTargetGroup.deregister_terminated_instances = (  # type: ignore[method-assign]
-        deregister_terminated_instances)
-    FakeTargetGroup.health_for = health_for  # type: ignore[method-assign]
 
 
 _patch_target_registry()

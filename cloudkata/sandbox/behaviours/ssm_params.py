@@ -24,6 +24,8 @@ import json
 import re
 from typing import Any
 
+from .. import patches
+
 EKS_VERSIONS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34")
 LAST_AL2_VERSION = "1.32"
 RELEASE_PATCH = {"1.28": "15", "1.29": "15", "1.30": "14", "1.31": "13", "1.32": "9",
@@ -149,12 +151,9 @@ def _patch_tree_parameters_are_json() -> None:
     """
     from moto.ssm import models
 
-    original = models.convert_to_params
-
-    def convert_to_params(tree: dict[str, Any]) -> list[dict[str, Any]]:
+    @patches.wrap(models, "convert_to_params", why="tree parameter documents are JSON")
+    def convert_to_params(original: Any, tree: dict[str, Any]) -> list[dict[str, Any]]:
         return [{**item, "Value": _json_value(item["Value"])} for item in original(tree)]
-
-    models.convert_to_params = convert_to_params
 
 
 def _patch_eks_public_parameters() -> None:
@@ -162,9 +161,9 @@ def _patch_eks_public_parameters() -> None:
     from moto.core.utils import utcnow
     from moto.ssm.models import Parameter, ParameterDict
 
-    original = ParameterDict._check_loading_status
-
-    def _check_loading_status(self: ParameterDict, key: str) -> None:
+    @patches.wrap(ParameterDict, "_check_loading_status",
+                  why="the EKS AMI parameters load when a name under /aws/service/eks is read")
+    def _check_loading_status(original: Any, self: ParameterDict, key: str) -> None:
         original(self, key)
         if not str(key or "").startswith(EKS_PREFIX):
             return
@@ -181,8 +180,6 @@ def _patch_eks_public_parameters() -> None:
                 last_modified_date=utcnow(), version=1, data_type="text")
             self.setdefault(name, []).append(parameter)
 
-    ParameterDict._check_loading_status = _check_loading_status  # type: ignore[method-assign]
-
 
 def _patch_parameter_store_pickles() -> None:
     """Not an AWS behaviour but the sandbox's: its snapshot pickles moto's SSM backend, and
@@ -191,11 +188,10 @@ def _patch_parameter_store_pickles() -> None:
     snapshot's restricted unpickler admits), its attributes and its items."""
     from moto.ssm.models import ParameterDict
 
+    @patches.replace(ParameterDict, "__reduce__", why="snapshots pickle the SSM backend")
     def __reduce__(self: ParameterDict) -> tuple[Any, ...]:
         return (ParameterDict, (self.account_id, self.region_name), dict(self.__dict__), None,
                 iter(list(dict.items(self))))
-
-    ParameterDict.__reduce__ = __reduce__  # type: ignore[method-assign,assignment]
 
 
 _patch_tree_parameters_are_json()
