@@ -41,7 +41,14 @@ def make_app(pace: str = "real") -> Any:
     fidelity.apply_all()
     load_behaviours()
     plane = ControlPlane(Clock(PACES[pace]))
-    return ControlMiddleware(DomainDispatcherApplication(create_backend_app), plane)
+    def backend_app(service: str) -> Any:
+        # moto's Flask apps answer a crash with an HTML page the aws CLI cannot parse; let
+        # the exception reach ControlMiddleware, which answers AWS's InternalFailure instead
+        app = create_backend_app(service)
+        app.config["PROPAGATE_EXCEPTIONS"] = True
+        return app
+
+    return ControlMiddleware(DomainDispatcherApplication(backend_app), plane)
 
 
 def load_behaviours() -> None:

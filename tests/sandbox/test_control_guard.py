@@ -216,3 +216,45 @@ def test_a_failing_control_route_is_one_json_sentence(monkeypatch: pytest.Monkey
                         lambda status, headers: statuses.append(status)))
     assert statuses[0].startswith("500")
     assert "KeyError" in json.loads(body)["message"]
+
+
+def test_a_moto_crash_is_aws_shaped_never_html(sandbox: Target) -> None:
+    """moto 5.2.5 crashes on describe-capacity-providers without names; whatever moto does,
+    the aws CLI must get an answer it can parse."""
+    from botocore.exceptions import ClientError
+
+    ecs = boto3.client("ecs", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    try:
+        ecs.describe_capacity_providers()
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "InternalFailure"
+        assert "sandbox.log, ref" in exc.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("protocol", ["json", "query"])
+def test_an_exception_or_html_page_from_moto_becomes_internal_failure(protocol: str) -> None:
+    import io
+
+    def crashing(environ: dict, start: object) -> list[bytes]:
+        raise RuntimeError("moto bug")
+
+    def html(environ: dict, start) -> list[bytes]:  # noqa: ANN001
+        start("500 INTERNAL SERVER ERROR", [("Content-Type", "text/html; charset=utf-8")])
+        return [b"<!doctype html><title>500 Internal Server Error</title>"]
+
+    for moto_app in (crashing, html):
+        app = wsgi.ControlMiddleware(moto_app, ControlPlane(Clock(speed=0)))
+        app.port = 4599
+        service = "ecs" if protocol == "json" else "iam"
+        environ = {"PATH_INFO": "/", "REQUEST_METHOD": "POST", "HTTP_HOST": "127.0.0.1:4599",
+                   "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/"
+                                         f"{service}/aws4_request, SignedHeaders=host",
+                   "wsgi.input": io.BytesIO(b"{}" if protocol == "json" else b"Action=ListRoles"),
+                   "CONTENT_LENGTH": "2" if protocol == "json" else "15"}
+        if protocol == "json":
+            environ["HTTP_X_AMZ_TARGET"] = "AmazonEC2ContainerServiceV20141113.ListClusters"
+        statuses: list[str] = []
+        body = b"".join(app(environ, lambda status, _, seen=statuses: seen.append(status)))
+        assert statuses[0].startswith("500")
+        assert b"InternalFailure" in body and b"html" not in body.lower()

@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from xml.sax.saxutils import escape
 
 from .plane import ControlPlane, Request
 
@@ -68,8 +69,8 @@ def aws_error(code: str, message: str, status: int = 400,
 
 def query_error(code: str, message: str, status: int = 400) -> Response:
     """An error in the query (XML) protocol's shape: IAM, EC2, ELBv2, Auto Scaling."""
-    body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>'
-            f'<Message>{message}</Message></Error><RequestId>cloudkata</RequestId>'
+    body = (f'<ErrorResponse><Error><Type>Sender</Type><Code>{escape(code)}</Code>'
+            f'<Message>{escape(message)}</Message></Error><RequestId>cloudkata</RequestId>'
             f'</ErrorResponse>')
     return Response(status, body, "text/xml")
 

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
@@ -139,13 +140,24 @@ class ControlMiddleware:
                             self._changed()
                         return _respond(start_response, answer)
             captured: dict[str, Any] = {}
+            written: list[bytes] = []
 
             def capture(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
                 captured["status"], captured["headers"] = status, headers
-                return start_response(status, headers, *exc)
+                return written.append
 
-            payload = b"".join(self.moto_app(environ, capture))
-            ok = captured.get("status", "500").startswith("2")
+            try:
+                answer_body = b"".join(self.moto_app(environ, capture))
+            except Exception as exc:  # noqa: BLE001 - AWS's shape, never an HTML page
+                return _respond(start_response, _internal_failure(request, exc))
+            payload = b"".join(written) + answer_body
+            status = captured.get("status", "500 Server Error")
+            headers = captured.get("headers", [])
+            if status.startswith("5") and "html" in dict(
+                    (k.lower(), v) for k, v in headers).get("content-type", ""):
+                return _respond(start_response, _internal_failure(request, None))
+            start_response(status, headers)
+            ok = status.startswith("2")
             if ok:
                 parsed: Any = None
                 for matcher, after_hook in api.AFTER:
@@ -199,6 +211,20 @@ class ControlMiddleware:
         finally:
             self.plane.lock.release()
         return _respond(start_response, response)
+
+
+def _internal_failure(request: Request, exc: Exception | None) -> api.Response:
+    """moto failed: AWS's InternalFailure, with a reference to find the traceback in the log."""
+    reference = uuid.uuid4().hex[:8]
+    what = f"{request.service or 'unknown service'} {request.action or request.path}"
+    if exc is None:
+        log.error("moto answered an HTML error to %s [ref %s]", what, reference)
+    else:
+        log.error("moto failed on %s [ref %s]", what, reference, exc_info=exc)
+    message = (f"The cloudkata sandbox failed on {what} (sandbox.log, ref {reference}); "
+               "this is the sandbox's fault, not yours.")
+    failure = api.aws_error if request.json else api.query_error
+    return failure("InternalFailure", message, 500)
 
 
 def _busy() -> api.Response:
