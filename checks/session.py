@@ -1,43 +1,203 @@
 """A read-only view of an AWS target, shared by one run of checks.
 
-Read-only *by construction*: a botocore ``before-call`` hook refuses any operation whose name
-does not start with a read verb, before a request is signed or sent. Grading a real account is
-therefore safe even if a check has a bug. Calls are memoised for the lifetime of one run, so
-checks stay pure functions of state and a whole step costs a handful of API calls.
+Read-only *by construction*: two botocore hooks on the session refuse every call a grader must
+not make. ``before-call`` refuses it before the request is even signed; ``before-send`` refuses
+it again at the last moment before bytes leave the process, so what gets past the first (a
+client whose first gate was unregistered, a hand-built request, a handler that rewrote the
+parameters) still stops at the second. Both are registered on the session, so every client
+made from it -- ours, one a check makes itself from ``aws.session``, and the paginators,
+waiters and resources built on those clients -- carries them. (A client made some other way,
+``boto3.client(...)``, would carry none; tests/checks/test_read_only_recording.py fails any
+check module that makes one.) Grading a real account is therefore safe even if a check has a
+bug.
+
+What may be sent: operations named ``Describe*``, ``List*``, ``Get*`` or ``BatchGet*``, minus
+the reads that mint credentials or reveal secrets (``sts:AssumeRole``,
+``secretsmanager:GetSecretValue``, a decrypting ``ssm:GetParameter``...): a grader judges
+configuration and never needs a credential or a secret value, and holding one would be a leak
+waiting to happen. Calls are memoised for the lifetime of one run, so checks stay pure
+functions of state and a whole step costs a handful of API calls.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-READ_PREFIXES = ("Describe", "List", "Get", "BatchGet", "Lookup", "Search")
+READ_VERBS = ("Describe", "List", "Get", "BatchGet")
+"""The only verbs a check may call. ``Lookup*``/``Search*`` are left out: no check needs one
+(tests/checks/test_read_only_recording.py lists every operation the checks send), and e.g.
+``cloudtrail:LookupEvents`` reads other people's activity, which is not a lab's state."""
+
+_MINTS = "it mints temporary credentials"
+_SECRET = "it returns a secret's plaintext value"
+_DECRYPT = "it returns plaintext that KMS decrypts"
+NEVER: Mapping[tuple[str, str], str] = {
+    # who may act as whom: a grader acts as itself only (sts:GetCallerIdentity is allowed)
+    ("sts", "AssumeRole"): _MINTS,
+    ("sts", "AssumeRoleWithSAML"): _MINTS,
+    ("sts", "AssumeRoleWithWebIdentity"): _MINTS,
+    ("sts", "AssumeRoot"): _MINTS,
+    ("sts", "GetSessionToken"): _MINTS,
+    ("sts", "GetFederationToken"): _MINTS,
+    ("sts", "GetDelegatedAccessToken"): _MINTS,
+    ("sts", "GetScopedCredentials"): _MINTS,
+    ("sts", "GetWebIdentityToken"): "it mints a signed identity token",
+    ("eks-auth", "AssumeRoleForPodIdentity"): _MINTS,
+    ("sso", "GetRoleCredentials"): _MINTS,
+    ("cognito-identity", "GetCredentialsForIdentity"): _MINTS,
+    ("cognito-identity", "GetOpenIdToken"): "it mints an OpenID token for an identity",
+    ("cognito-identity", "GetOpenIdTokenForDeveloperIdentity"):
+        "it mints an OpenID token for an identity",
+    ("cognito-identity", "GetId"): "despite its name it creates an identity in the pool",
+    ("redshift", "GetClusterCredentials"): "it mints database credentials",
+    ("redshift", "GetClusterCredentialsWithIAM"): "it mints database credentials",
+    ("redshift-serverless", "GetCredentials"): "it mints database credentials",
+    # registries: a login token is a credential, a layer URL a pre-signed one
+    ("ecr", "GetAuthorizationToken"): "it mints a registry login token",
+    ("ecr-public", "GetAuthorizationToken"): "it mints a registry login token",
+    ("codeartifact", "GetAuthorizationToken"): "it mints a repository login token",
+    ("ecr", "GetDownloadUrlForLayer"): "it returns a pre-signed URL to an image layer",
+    # secret stores and keys
+    ("secretsmanager", "GetSecretValue"): _SECRET,
+    ("secretsmanager", "BatchGetSecretValue"): _SECRET,
+    ("ssm", "GetAccessToken"): _MINTS,
+    ("kms", "Decrypt"): _DECRYPT,
+    ("kms", "GenerateDataKey"): "it returns a new plaintext data key",
+    ("kms", "GenerateDataKeyPair"): "it returns a new plaintext private key",
+    ("kms", "GetParametersForImport"): "it issues a key-material import token",
+    ("ec2", "GetPasswordData"): "it returns an instance's encrypted administrator password",
+    ("apigateway", "GetApiKey"): "it can return the API key's value",
+    ("apigateway", "GetApiKeys"): "it can return API key values",
+    ("lightsail", "GetRelationalDatabaseMasterUserPassword"): "it returns a database password",
+}
+"""Reads a grader must never send, and why (one clause each). Most are also caught by
+:data:`SECRET_NAME`; listing them gives the learner a precise reason."""
+
+DECRYPTING: Mapping[tuple[str, str], str] = {
+    ("ssm", "GetParameter"): "WithDecryption",
+    ("ssm", "GetParameters"): "WithDecryption",
+    ("ssm", "GetParametersByPath"): "WithDecryption",
+    ("ssm", "GetParameterHistory"): "WithDecryption",
+}
+"""Reads that are fine unless asked to decrypt: SecureString values are secrets, while the
+public parameters checks read (e.g. the EKS-optimised AMI ids) are not."""
+
+SECRET_NAME = re.compile(
+    r"Credential(?!Report)|Token(?!s?Status|Balance|Issuer)|SecretValue|Password(?!Policy)"
+    r"|Decrypt|Presigned|SignedU|Api[Kk]ey|StreamKey"
+)
+"""Any other read whose name says it hands out credentials, tokens, keys or secrets, in any
+service: a grader never needs one, and refusing a harmless look-alike costs nothing."""
 
 
 class ReadOnlyViolation(PermissionError):
-    """A check tried to call an operation that could change state."""
+    """A check tried to call an operation a grader must not send."""
+
+    def __init__(self, message: str, *, service: str = "", operation: str = "") -> None:
+        super().__init__(message)
+        self.service = service
+        self.operation = operation
+
+
+def _key(service: str) -> str:
+    """One spelling for a service: client name (secretsmanager) and service id
+    (secrets-manager, which is all ``before-send`` knows) meet here."""
+    return re.sub(r"[^a-z0-9]", "", service.lower())
+
+
+_NEVER = {(_key(service), operation): reason for (service, operation), reason in NEVER.items()}
+_DECRYPTING = {(_key(service), operation): field for (service, operation), field in
+               DECRYPTING.items()}
+_NAMES = {_key(service): service for service, _ in [*NEVER, *DECRYPTING]}
 
 
 def is_read_operation(operation_name: str) -> bool:
-    return operation_name.startswith(READ_PREFIXES)
+    """Whether the name is one of the read verbs (secrets are judged by :func:`refusal`)."""
+    return operation_name.startswith(READ_VERBS)
 
 
-def _refuse_writes(model: Any, **_: Any) -> None:
-    if not is_read_operation(model.name):
-        raise ReadOnlyViolation(
-            f"{model.service_model.service_name}:{model.name} is not a read operation; "
-            "checks may only Describe, List or Get."
-        )
+def refusal(service: str, operation: str, params: Mapping[str, Any] | None = None) -> str | None:
+    """The one sentence saying why ``service:operation`` must not be sent, or None.
+
+    ``params`` are the call's parameters; None means unknown, which refuses any call whose
+    verdict depends on them (a decrypting read we cannot rule out is refused).
+    """
+    key = (_key(service), operation)
+    name = f"{_NAMES.get(key[0], service)}:{operation}"
+    if key in _NEVER:  # before the verb rule: "mints credentials" says more than "not a read"
+        return f"{name} is refused because {_NEVER[key]}, and a grader never needs that."
+    if not is_read_operation(operation):
+        return f"{name} is not a read operation; checks may only Describe, List or Get."
+    field = _DECRYPTING.get(key)
+    if field is not None and (params is None or params.get(field)):
+        return (f"{name} is refused with {field} because it would return decrypted secrets; "
+                "checks read parameters without decryption.")
+    if SECRET_NAME.search(operation):
+        return (f"{name} is refused because its name says it hands out credentials, tokens, "
+                "keys or secret values, and a grader never needs those.")
+    return None
+
+
+def _json_params(body: Any) -> dict[str, Any] | None:
+    """A JSON-protocol body as the parameters it carries; None when it cannot be read."""
+    if body is None or body in (b"", ""):
+        return {}
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _params_if_needed(service: str, operation: str, body: Any) -> dict[str, Any] | None:
+    """Parameters for the calls whose verdict depends on them (all JSON protocol); others {}."""
+    if (_key(service), operation) in _DECRYPTING:
+        return _json_params(body)
+    return {}
+
+
+def _refuse(service: str, operation: str, body: Any) -> None:
+    reason = refusal(service, operation, _params_if_needed(service, operation, body))
+    if reason is not None:
+        raise ReadOnlyViolation(reason, service=service, operation=operation)
+
+
+def _refuse_before_call(model: Any, params: Mapping[str, Any], **_: Any) -> None:
+    """First gate: before the request is built into bytes and signed."""
+    _refuse(model.service_model.service_name, model.name, params.get("body"))
+
+
+def _refuse_before_send(request: Any, event_name: str, **_: Any) -> None:
+    """Last gate: the bytes about to leave. The event is ``before-send.<service-id>.<Op>``."""
+    _, service_id, operation = event_name.split(".", 2)
+    _refuse(service_id, operation, request.body)
+
+
+_HOOKS = (("before-call", _refuse_before_call, "cloudkata-read-only"),
+          ("before-send", _refuse_before_send, "cloudkata-read-only-send"))
+
+
+def _install(events: Any) -> None:
+    """Put both gates first in line on an event emitter (a second install is a no-op)."""
+    for event, handler, unique_id in _HOOKS:
+        events.register_first(event, handler, unique_id=unique_id)
 
 
 def make_read_only(session: boto3.Session) -> boto3.Session:
-    """Install the write-refusing hook on every client this session will create."""
-    session.events.register("before-call", _refuse_writes, unique_id="cloudkata-read-only")
+    """Install both gates on the session, so every client it makes afterwards carries them.
+
+    A client copies the session's handlers when it is made: one made *before* this call would
+    not be guarded, which is why :class:`ReadOnlyAws` calls it first and also installs the
+    gates on each client it makes (belt and braces; the unique ids keep it to one of each).
+    """
+    _install(session.events)
     return session
 
 
@@ -112,6 +272,7 @@ class ReadOnlyAws:
             raw = self.session.client(
                 service, endpoint_url=self.endpoint_url, config=self._config
             )
+            _install(raw.meta.events)
             self._clients[service] = CachedClient(raw, self._cache)
         return self._clients[service]
 
