@@ -1,7 +1,7 @@
 """The headless face: every TUI action as a command, for learners, authors and instructors.
 
-Exit codes (an API, see cloudkata.exit_codes): 0 all passed / done, 1 some check failed,
-2 usage or content error, 3 target unreachable or unusable.
+Exit codes (an API, see cloudkata.exit_codes): 0 all passed / done, 1 some check failed or
+nothing was checked, 2 usage or content error, 3 target unreachable or unusable.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from cloudkata.checks.result import Status
+from cloudkata.checks.result import Result, Status
 from cloudkata.labs import Catalogue, LabFileError, UnknownLabError
 
 from .exit_codes import ExitCode
@@ -23,8 +23,8 @@ from .sandbox import manager
 from .targets import TARGET_KINDS, Target, TargetError, resolve_target
 
 EPILOG = """\b
-Exit codes: 0 all passed, 1 some check failed, 2 usage or content error,
-3 target unreachable (sandbox down, no credentials, unknown profile).
+Exit codes: 0 all passed, 1 some check failed (or every check was skipped),
+2 usage or content error, 3 target unreachable (sandbox down, no credentials, unknown profile).
 """
 
 
@@ -163,11 +163,33 @@ def run() -> None:
 
 
 def exit_code_for(statuses: list[Status]) -> ExitCode:
+    """0 only when something was judged and all of it passed.
+
+    A run whose checks were all skipped (say, every service the lab uses is missing from this
+    LocalStack edition) proved nothing; exiting 0 would let a grading script record a pass.
+    """
     if Status.ERROR in statuses:
         return ExitCode.UNREACHABLE
     if Status.FAILED in statuses:
         return ExitCode.FAILED
+    if Status.PASSED not in statuses:
+        return ExitCode.FAILED  # nothing was checked: see nothing_checked()
     return ExitCode.OK
+
+
+def nothing_checked(results: list[Result]) -> str | None:
+    """Why no check judged anything (the words after "Nothing was checked: "), or None.
+
+    Only for runs without errors or failures, which speak for themselves.
+    """
+    statuses = {result.status for result in results}
+    if statuses & {Status.PASSED, Status.FAILED, Status.ERROR}:
+        return None
+    if not results:
+        return "there were no checks to run."
+    reasons = list(dict.fromkeys(result.message.rstrip(".") for result in results))
+    shown = "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "")
+    return f"every check was skipped on this target ({shown})."
 
 
 def dump_json(data: Any) -> None:

@@ -22,6 +22,7 @@ from .cli import (
     handle_errors,
     main,
     make_target,
+    nothing_checked,
     parse_vars,
     target_options,
     var_option,
@@ -143,13 +144,15 @@ def check(ctx: click.Context, lab_id: str, step_id: str | None, as_json: bool, t
           profile, region, endpoint_url, port, variables) -> None:
     """Check a lab's steps against the target's live state (read-only).
 
-    Exit 0 when every check passed, 1 when some failed, 3 when the target could not be read.
+    Exit 0 when every check passed, 1 when some failed or every check was skipped (nothing
+    was checked), 3 when the target could not be read.
     """
     session = _session(ctx, lab_id, variables,
                        _targs(target_kind, profile, region, endpoint_url, port))
     steps = _steps(session, step_id)
     reports = [session.check(step) for step in steps]
-    statuses = [r.status for report in reports for r in report.results]
+    results = [r for report in reports for r in report.results]
+    statuses = [r.status for r in results]
     if as_json:
         dump_json({"lab": lab_id, "target": session.target.label(), "steps": [
             {"step": rep.step.id, "passed": rep.passed, "points": rep.points,
@@ -163,7 +166,15 @@ def check(ctx: click.Context, lab_id: str, step_id: str | None, as_json: bool, t
         done = sum(r.passed for r in reports)
         click.secho(f"\n{done}/{len(reports)} steps passed · {points}/{total} points",
                     bold=True)
+    _say_if_nothing_checked(results)
     ctx.exit(int(exit_code_for(statuses)))
+
+
+def _say_if_nothing_checked(results: list[Result]) -> None:
+    """On stderr, so ``--json`` output stays JSON; the exit code (1) says it to scripts."""
+    reason = nothing_checked(results)
+    if reason:
+        click.secho(f"Nothing was checked: {reason}", err=True, fg="yellow", bold=True)
 
 
 @main.command()
@@ -197,7 +208,7 @@ def solve(ctx: click.Context, lab_id: str, step_id: str | None, prerequisites: b
 
 
 def _solve_steps(session: LabSession, step_id: str | None) -> ExitCode:
-    statuses: list[Status] = []
+    results: list[Result] = []
     for step in _steps(session, step_id):
         click.secho(f"{step.title}  [{step.id}]", bold=True)
         for result in session.solve(step, on_output=lambda line: click.echo(f"  {line}")):
@@ -207,8 +218,9 @@ def _solve_steps(session: LabSession, step_id: str | None) -> ExitCode:
                 return ExitCode.FAILED
         report = session.check(step)
         print_report(report, session.lab.step_index(step.id) + 1)
-        statuses.extend(r.status for r in report.results)
-    return exit_code_for(statuses)
+        results.extend(report.results)
+    _say_if_nothing_checked(results)
+    return exit_code_for([r.status for r in results])
 
 
 @main.command()

@@ -6,12 +6,16 @@ import json
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from cloudkata.cli import main
+from cloudkata.checks.result import Result, Status
+from cloudkata.cli import exit_code_for, main, nothing_checked
 from cloudkata.exit_codes import ExitCode
 from cloudkata.targets import Target
 
@@ -171,3 +175,71 @@ def test_solve_fast_forwards_prerequisites_on_an_empty_sandbox(sandbox: Target,
     assert code == ExitCode.OK, out[-3000:]
     code, out = cli("check", "service-autoscaling", "--step", "scalable-target", *at)
     assert code == ExitCode.OK, out[-3000:]
+
+
+# --- a run that checked nothing is not a pass -------------------------------------------------
+
+_IDENTITY = (b'<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+             b"<GetCallerIdentityResult><Arn>arn:aws:iam::000000000000:root</Arn>"
+             b"<UserId>000000000000</UserId><Account>000000000000</Account>"
+             b"</GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+             b"</ResponseMetadata></GetCallerIdentityResponse>")
+_NOT_IN_EDITION = (b"<ErrorResponse><Error><Code>InternalFailure</Code><Message>API for service "
+                   b"'iam' not yet implemented or pro feature - not included in your license "
+                   b"plan</Message></Error><RequestId>1</RequestId></ErrorResponse>")
+
+
+@pytest.fixture
+def edition_without_iam() -> Iterator[str]:
+    """A LocalStack stand-in that knows who you are and answers every other call 501."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            identity = b"Action=GetCallerIdentity" in body
+            self.send_response(200 if identity else 501)
+            self.send_header("Content-Type", "text/xml")
+            payload = _IDENTITY if identity else _NOT_IN_EDITION
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_lab_whose_checks_were_all_skipped_exits_1_and_says_why(
+    edition_without_iam: str, labs_home: Path
+) -> None:
+    args = ["check", "ecs-iam-roles", "--target", "localstack",
+            "--endpoint-url", edition_without_iam]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == ExitCode.FAILED, result.output
+    assert "Nothing was checked: every check was skipped on this target (IAM is not " \
+           "available in this LocalStack edition" in result.output
+    as_json = CliRunner().invoke(main, [*args, "--json"])
+    assert as_json.exit_code == ExitCode.FAILED
+    report = json.loads(as_json.stdout)  # the sentence went to stderr; stdout stays JSON
+    assert {c["status"] for s in report["steps"] for c in s["checks"]} == {"skipped"}
+    assert "Nothing was checked" in as_json.stderr
+
+
+@pytest.mark.parametrize(
+    ("statuses", "code"),
+    [([Status.PASSED, Status.SKIPPED], ExitCode.OK),
+     ([Status.SKIPPED, Status.SKIPPED], ExitCode.FAILED),
+     ([], ExitCode.FAILED),
+     ([Status.SKIPPED, Status.FAILED], ExitCode.FAILED),
+     ([Status.SKIPPED, Status.ERROR], ExitCode.UNREACHABLE)],
+)
+def test_exit_code_needs_something_judged(statuses: list[Status], code: ExitCode) -> None:
+    assert exit_code_for(statuses) is code
+    results = [Result(status, f"{status.value} here.") for status in statuses]
+    said = nothing_checked(results)
+    assert (said is not None) == (code is ExitCode.FAILED and Status.FAILED not in statuses)
