@@ -1,8 +1,14 @@
-"""Read lab files from the catalogue; a broken file names its file, line and field."""
+"""Read lab files from the catalogue; a broken file names its file, line and field.
+
+Labs name the labs they build on (``requires``). A lab that requires an unknown lab, or sits
+in a cycle of requirements, is refused when the catalogue loads: following its prerequisites
+(``list``, ``solve --prerequisites``, ``dev check``) would otherwise never end.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -96,6 +102,64 @@ def parse_lab(path: Path, text: str | None = None) -> Lab:
     return lab
 
 
+def _requires_line(path: Path, index: int) -> int | None:
+    """The line of ``requires[index]`` in a lab file (it parsed once, so it parses again)."""
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return _line_of(root, ("requires", index))
+
+
+def find_cycle(requires: Mapping[str, list[str]]) -> list[str] | None:
+    """A cycle in the requirements as ``[a, b, a]``, or None. Labs not in the map are ignored.
+
+    Iterative depth-first search, so a long chain cannot hit the recursion limit either.
+    """
+    done: set[str] = set()
+    for start in sorted(requires):
+        if start in done:
+            continue
+        path = [start]
+        stack = [iter(requires[start])]
+        while stack:
+            for child in stack[-1]:
+                if child not in requires or child in done:
+                    continue
+                if child in path:
+                    return [*path[path.index(child):], child]
+                path.append(child)
+                stack.append(iter(requires[child]))
+                break
+            else:
+                done.add(path.pop())
+                stack.pop()
+    return None
+
+
+def check_requirements(labs: Mapping[str, Lab], files: Mapping[str, Path],
+                       known: set[str]) -> None:
+    """Refuse a lab that requires an unknown lab or sits in a cycle (raises LabFileError).
+
+    ``labs`` must hold every lab the others require, when it exists; ``known`` is every lab id
+    in the catalogue.
+    """
+    for lab_id in sorted(labs):
+        for index, required in enumerate(labs[lab_id].requires):
+            if required not in known:
+                path = files[lab_id]
+                raise LabFileError(path, [(
+                    _requires_line(path, index), f"requires[{index}]",
+                    f"there is no lab {required!r} in {path.parent} "
+                    f"(labs: {', '.join(sorted(known)) or 'none'})")])
+    cycle = find_cycle({lab_id: lab.requires for lab_id, lab in labs.items()})
+    if cycle:
+        path, index = files[cycle[0]], labs[cycle[0]].requires.index(cycle[1])
+        raise LabFileError(path, [(
+            _requires_line(path, index), f"requires[{index}]",
+            f"Labs {' → '.join(cycle)} require each other in a cycle")])
+
+
 def _error_message(err: Any) -> str:
     """Pydantic's message, minus its "Value error, " prefix; unknown keys said plainly."""
     if err["type"] == "extra_forbidden":
@@ -134,15 +198,30 @@ class Catalogue:
     def ids(self) -> list[str]:
         return [path.stem for path in self.lab_files()]
 
+    def path_of(self, lab_id: str) -> Path:
+        return self.labs_dir / f"{lab_id}.yaml"
+
     def load(self, lab_id: str) -> Lab:
-        path = self.labs_dir / f"{lab_id}.yaml"
+        """One lab, after checking the labs it requires (transitively) exist, without cycles."""
+        path = self.path_of(lab_id)
         if not path.is_file():
             raise UnknownLabError(lab_id, self.ids())
-        return parse_lab(path)
+        lab = parse_lab(path)
+        known = set(self.ids())
+        labs, waiting = {lab.id: lab}, [lab]
+        while waiting:
+            for required in waiting.pop().requires:
+                if required in known and required not in labs:
+                    labs[required] = parse_lab(self.path_of(required))
+                    waiting.append(labs[required])
+        check_requirements(labs, {other: self.path_of(other) for other in labs}, known)
+        return lab
 
     def load_all(self) -> list[Lab]:
         """Every lab, in prerequisite order (a lab after the labs it requires)."""
-        labs = {path.stem: parse_lab(path) for path in self.lab_files()}
+        files = {path.stem: path for path in self.lab_files()}
+        labs = {lab_id: parse_lab(path) for lab_id, path in files.items()}
+        check_requirements(labs, files, set(files))
         ordered: list[Lab] = []
         seen: set[str] = set()
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ID_PATTERN = r"^[a-z][a-z0-9-]*$"
 
@@ -64,7 +71,10 @@ class Lab(Model):
     title: str = Field(min_length=1)
     summary: str = Field(min_length=1)
     minutes: int = Field(gt=0)
-    requires: list[str] = Field(default_factory=list)
+    requires: list[str] = Field(
+        default_factory=list,
+        description="ids of labs to do first; the loader refuses unknown labs and cycles",
+    )
     variables: dict[str, str] = Field(default_factory=dict)
     cost: str | None = Field(default=None, description="what the lab costs on real AWS")
     concepts: str | None = Field(default=None, description="concept page under content/")
@@ -74,6 +84,22 @@ class Lab(Model):
     steps: list[Step] = Field(min_length=1)
     quiz: list[QuizQuestion] = Field(default_factory=list)
     teardown: list[str] = Field(default_factory=list)
+
+    @field_validator("requires")
+    @classmethod
+    def _requires_others_once(cls, requires: list[str], info: ValidationInfo) -> list[str]:
+        """A lab cannot come before itself; the loader finds longer cycles (it sees all labs).
+
+        Caught here, where the file's line is known, because following such a lab's
+        prerequisites would otherwise recurse until Python gives up.
+        """
+        lab_id = info.data.get("id")
+        if lab_id in requires:
+            raise ValueError(f"Lab {lab_id} requires itself ({lab_id} → {lab_id} is a cycle)")
+        repeated = sorted({item for item in requires if requires.count(item) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} is listed twice")
+        return requires
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Lab:

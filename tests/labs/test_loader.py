@@ -224,3 +224,90 @@ def test_text_reads_content(tmp_path: Path) -> None:
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "01.md").write_text("# Hello\n", encoding="utf-8")
     assert Catalogue(tmp_path, tmp_path).text("demo/01.md") == "# Hello\n"
+
+
+# --- requirements: unknown labs and cycles are refused when the catalogue loads ------------
+
+
+def requiring(lab_id: str, requires: list[str]) -> str:
+    return VALID.replace("id: demo", f"id: {lab_id}").replace(
+        "minutes: 5", "minutes: 5\nrequires:\n" + "".join(f"  - {r}\n" for r in requires)
+        if requires else "minutes: 5")
+
+
+def catalogue_of(folder: Path, labs: dict[str, list[str]]) -> Catalogue:
+    for lab_id, requires in labs.items():
+        write_lab(folder, requiring(lab_id, requires), lab_id)
+    return Catalogue(folder, folder)
+
+
+def test_a_lab_that_requires_itself_is_refused_at_its_line(tmp_path: Path) -> None:
+    """It used to end in a RecursionError when its prerequisites were followed."""
+    catalogue = catalogue_of(tmp_path, {"a": ["a"]})
+    path = tmp_path / "a.yaml"
+    for load in (catalogue.load_all, lambda: catalogue.load("a")):
+        with pytest.raises(LabFileError) as caught:
+            load()
+        assert str(caught.value) == (
+            f"{path}:5: requires: Lab a requires itself (a → a is a cycle)")
+
+
+def test_labs_in_a_cycle_are_refused_naming_the_cycle_and_the_file(tmp_path: Path) -> None:
+    catalogue = catalogue_of(tmp_path, {"a": ["b"], "b": ["a"], "c": []})
+    with pytest.raises(LabFileError) as caught:
+        catalogue.load_all()
+    assert str(caught.value) == (
+        f"{tmp_path / 'a.yaml'}:6: requires[0]: Labs a → b → a require each other in a cycle")
+    with pytest.raises(LabFileError, match="Labs a → b → a require each other in a cycle"):
+        catalogue.load("b")  # one lab alone: its prerequisites are followed, and refused
+    assert catalogue.load("c").id == "c"  # a lab outside the cycle still loads on its own
+
+
+def test_a_longer_cycle_behind_a_good_lab_is_found(tmp_path: Path) -> None:
+    catalogue = catalogue_of(tmp_path, {"start": ["x"], "x": ["y"], "y": ["z"],
+                                        "z": ["base", "x"], "base": []})
+    with pytest.raises(LabFileError) as caught:
+        catalogue.load("start")
+    assert "Labs x → y → z → x require each other in a cycle" in str(caught.value)
+    assert str(caught.value).startswith(f"{tmp_path / 'x.yaml'}:6: requires[0]: ")
+
+
+def test_a_lab_requiring_an_unknown_lab_is_refused(tmp_path: Path) -> None:
+    catalogue = catalogue_of(tmp_path, {"a": ["base", "nope"], "base": []})
+    for load in (catalogue.load_all, lambda: catalogue.load("a")):
+        with pytest.raises(LabFileError) as caught:
+            load()
+        assert str(caught.value) == (f"{tmp_path / 'a.yaml'}:7: requires[1]: there is no lab "
+                                     f"'nope' in {tmp_path} (labs: a, base)")
+
+
+def test_a_lab_required_twice_is_refused(tmp_path: Path) -> None:
+    catalogue = catalogue_of(tmp_path, {"a": ["base", "base"], "base": []})
+    with pytest.raises(LabFileError, match="requires: base is listed twice"):
+        catalogue.load_all()
+
+
+def test_shared_prerequisites_are_not_a_cycle(tmp_path: Path) -> None:
+    """A diamond (d needs b and c, both need a) is fine."""
+    catalogue = catalogue_of(tmp_path, {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]})
+    assert [lab.id for lab in catalogue.load_all()] == ["a", "b", "c", "d"]
+    assert catalogue.load("d").requires == ["b", "c"]
+
+
+@pytest.mark.parametrize("args", [("list",), ("show", "b"),
+                                  ("solve", "b", "--prerequisites", "--endpoint-url",
+                                   "http://127.0.0.1:9")])
+def test_the_cli_refuses_a_cycle_as_a_content_error(tmp_path: Path, args: tuple[str, ...],
+                                                    labs_home: Path) -> None:
+    """Exit 2 with the sentence, whichever command meets the lab first (no RecursionError)."""
+    from click.testing import CliRunner
+
+    from cloudkata.cli import main
+    from cloudkata.exit_codes import ExitCode
+
+    catalogue_of(tmp_path, {"a": ["b"], "b": ["a"]})
+    result = CliRunner().invoke(main, ["--labs-dir", str(tmp_path), *args])
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "Labs a → b → a require each other in a cycle" in result.output
+    assert str(tmp_path / "a.yaml") in result.output
+    assert "Traceback" not in result.output and "RecursionError" not in result.output
