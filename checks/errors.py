@@ -93,7 +93,7 @@ def result_for_exception(
 ) -> Result:
     """Map anything a check raised to a Result a learner can read."""
     if isinstance(exc, ReadOnlyViolation):
-        return error(f"Refused a write during checking: {exc}")
+        return error(f"Refused during checking (checks only read): {exc}")
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 501 or "not included in your license" in _message(exc).lower():
