@@ -102,24 +102,55 @@ def test_a_corrupt_state_file_is_moved_aside_with_a_clear_message(own_sandbox: d
 
 
 def test_a_state_file_from_another_moto_is_refused(own_sandbox: dict, tmp_path: Path) -> None:
+    from cloudkata.sandbox import handin
+
     info = manager.start(port=0, pace="frozen", **own_sandbox)
     stale = tmp_path / "old.bin"
-    stale.write_bytes(persistence.MAGIC + b'{"format": 2, "moto": "4.0.0"}\n' + pickle.dumps({}))
+    stale.write_bytes(handin.dumps({"moto": "4.0.0", "saved": 0.0, "services": []}, {}))
     with pytest.raises(manager.SandboxRequestError, match="saved with moto 4.0.0"):
         manager.import_state(info.endpoint, stale)
 
 
 class _Evil:
+    def __init__(self, sentinel: Path) -> None:
+        self.sentinel = sentinel
+
     def __reduce__(self):
-        return (os.system, ("echo pwned > /dev/null",))
+        return (os.system, (f"touch {self.sentinel}",))
 
 
-def test_an_exported_file_cannot_carry_code() -> None:
-    payload = pickle.dumps({"backends": pickle.dumps({"iam": {"1": {"aws": _Evil()}}})})
-    data = persistence.MAGIC + b'{"format": 2, "moto": "' + \
-        persistence.moto_version().encode() + b'"}\n' + payload
-    with pytest.raises(persistence.StateFileError, match="refusing"):
-        persistence.restore(persistence.ControlPlane(), data)
+def test_a_crafted_pickle_hand_in_runs_nothing_and_changes_nothing(
+        sandbox, tmp_path: Path) -> None:
+    """The finding: a 100-byte `sandbox import` file ran `touch` on the importing machine."""
+    sentinel = tmp_path / "pwned"
+    iam = boto3.client("iam", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="x", aws_secret_access_key="x")
+    iam.create_role(RoleName="before", AssumeRolePolicyDocument=TRUST_ECS_TASKS)
+    header = b'{"format": 2, "moto": "' + persistence.moto_version().encode() + b'"}\n'
+    crafted = [
+        persistence.MAGIC + header + pickle.dumps(_Evil(sentinel)),
+        persistence.MAGIC + header + pickle.dumps(
+            {"backends": pickle.dumps({"iam": _Evil(sentinel)})}),
+    ]
+    for number, data in enumerate(crafted):
+        path = tmp_path / f"crafted-{number}.bin"
+        path.write_bytes(data)
+        with pytest.raises(manager.SandboxRequestError, match="cannot be imported"):
+            manager.import_state(sandbox.endpoint_url, path)
+        assert not sentinel.exists()
+    assert [role["RoleName"] for role in iam.list_roles()["Roles"]] == ["before"]
+
+
+def test_import_replaces_everything(sandbox, tmp_path: Path) -> None:
+    """A service the file holds nothing of is emptied too, never left as it was."""
+    logs = boto3.client("logs", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+                        aws_access_key_id="x", aws_secret_access_key="x")
+    logs.create_log_group(logGroupName="/in/the/export")
+    manager.export_state(sandbox.endpoint_url, tmp_path / "handin.bin")
+    logs.create_log_group(logGroupName="/made/after/the/export")
+    manager.import_state(sandbox.endpoint_url, tmp_path / "handin.bin")
+    names = [group["logGroupName"] for group in logs.describe_log_groups()["logGroups"]]
+    assert names == ["/in/the/export"]
 
 
 def test_links_between_services_survive_a_restore(sandbox, tmp_path: Path) -> None:
