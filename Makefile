@@ -19,7 +19,7 @@ run: $(STAMP)
 ## test: the whole suite (lint, unit, sandbox, TUI, packaging, every lab's dev check)
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q --durations=20
 
 ## lint: ruff
 lint: $(STAMP)

@@ -7,8 +7,9 @@ The recorded set must be exactly :data:`EXPECTED` (a new operation is a decision
 not an accident), every one a read verb, none in the refused list.
 
 Two depths: every check once on an empty sandbox (the failing paths, seconds), and each lab
-family run step by step -- checks before the step's solution and after it, where they pass --
-so every check also walks its passing path (minutes, one family per xdist worker).
+family's ``dev check`` -- checks before each step's solution and after it, where they pass --
+with its checks reading through the proxy, so every check also walks its passing path
+(minutes, one family per xdist worker; this is also the suite's dev check of every lab).
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ from botocore.exceptions import ClientError
 from botocore.model import ServiceModel
 from pydantic import ValidationError
 
+from cloudkata import devcheck
 from cloudkata.checks import Params, all_checks
 from cloudkata.checks.result import Result, Status
 from cloudkata.checks.session import NEVER, READ_VERBS, SECRET_NAME, ReadOnlyAws, refusal
-from cloudkata.engine import LabSession, builtin_variables, check_step, run_check
+from cloudkata.engine import builtin_variables, check_step, run_check
 from cloudkata.labs import Catalogue, Lab, resolve
 from cloudkata.targets import Target
 
@@ -358,24 +360,25 @@ def _families() -> list[list[str]]:
 
 
 @pytest.mark.parametrize("family", _families(), ids=lambda family: "+".join(sorted(family)))
-def test_every_check_before_and_after_its_step(family: list[str], sandbox: Target,
-                                               proxy: RecordingProxy, labs_home: Path) -> None:
-    """The passing paths too: one sandbox, the family's labs solved in order, each step's
-    checks run before and after its solution."""
+def test_every_lab_is_sound_and_its_checks_only_read(
+        family: list[str], sandbox: Target, proxy: RecordingProxy, labs_home: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dev check`` for the family (each step's checks fail before its solution and pass
+    after it, the teardown leaves nothing), with every check reading through the recording
+    proxy: one run proves the content and what the checks send on their passing paths."""
     aws = recording_aws(sandbox, proxy)
-    catalogue = Catalogue.default()
     results: list[Result] = []
-    passed: set[str] = set()
-    for lab_id in family:
-        session = LabSession(catalogue.load(lab_id), sandbox, catalogue, in_process_aws=True)
-        session.reset_workspace()
-        for step in session.lab.steps:
-            results += check_step(aws, step).results
-            for outcome in session.solve(step):
-                assert outcome.ok, f"{lab_id}/{step.id}: {outcome.command}: {outcome.output}"
-            after = check_step(aws, step).results
-            results += after
-            passed |= {r.check_id for r in after if r.status is Status.PASSED}
+
+    def recorded_check_step(_session_aws: ReadOnlyAws, step: Any) -> Any:
+        aws.clear_cache()  # as a fresh session would: each run reads the state as it is now
+        report = check_step(aws, step)
+        results.extend(report.results)
+        return report
+
+    monkeypatch.setattr(devcheck, "check_step", recorded_check_step)
+    verdicts = devcheck.dev_check(Catalogue.default(), family, sandbox)
+    assert {v.lab_id: v.problems for v in verdicts} == {lab_id: [] for lab_id in family}
+    passed = {r.check_id for r in results if r.status is Status.PASSED}
     borrowed = {check_id: params for check_id, (lab, params) in lab_params().items()
                 if lab.id in family and check_id not in passed}
     for check_id, params in borrowed.items():  # checks no step of the family has run
