@@ -82,10 +82,29 @@ def _patch_managed_policies_for_the_aws_partition_only() -> None:
     ``aws`` partition, so the others get none; a reset then takes ~0.1 s."""
     from moto.iam.models import IAMBackend
 
+    built: dict[str, list[Any]] = {}
+
     @patches.wrap(IAMBackend, "_init_aws_policies",
-                  why="AWS managed policies for the aws partition only: resets take ~0.1 s")
+                  why="AWS managed policies for the aws partition only, built once per account "
+                      "and copied on every reset: a reset takes ~0.05 s instead of ~0.5 s")
     def _init_aws_policies(original: Any, self: Any) -> Any:
-        return original(self) if self.region_name == "aws" else []
+        if self.region_name != "aws":
+            return []
+        if self.account_id not in built:
+            built[self.account_id] = original(self)
+        return [_fresh_copy(policy) for policy in built[self.account_id]]
+
+
+def _fresh_copy(policy: Any) -> Any:
+    """A managed policy as a new backend would make it, without re-parsing moto's 1.6 MB of
+    JSON and drawing 1,600 random ids: its own versions, tags and attachment count."""
+    import copy
+
+    clone = copy.copy(policy)
+    clone.versions = [copy.copy(version) for version in policy.versions]
+    clone.tags = dict(policy.tags)
+    clone.attachment_count = 0
+    return clone
 
 
 def apply_all() -> None:
