@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import boto3
+import botocore.session
 from botocore.exceptions import BotoCoreError, ClientError, ProfileNotFound
 
 from cloudkata.checks.errors import describe_environment_error
@@ -42,9 +44,10 @@ class Target:
         if self.is_emulator:
             key, secret = EMULATOR_KEYS[self.kind]
             return boto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
-                                 region_name=self.region)
+                                 region_name=self.region, botocore_session=_botocore_session())
         try:
-            session = boto3.Session(profile_name=self.profile, region_name=self.region)
+            session = boto3.Session(profile_name=self.profile, region_name=self.region,
+                                    botocore_session=_botocore_session())
             if self.profile and self.profile not in session.available_profiles:
                 # botocore resolves a profile lazily; say so now, not on the first call
                 raise ProfileNotFound(profile=self.profile)
@@ -103,6 +106,23 @@ def localstack_endpoint() -> str:
     from localstack_client.config import get_service_endpoint
 
     return get_service_endpoint("sts") or "http://localhost:4566"
+
+
+def _botocore_session() -> botocore.session.Session:
+    """A new botocore session that shares one loader with every other in this process.
+
+    Each check run makes a fresh session (credentials and hooks of its own), and each fresh
+    botocore session would parse the services' model JSON again (~20 ms per service and run);
+    the loader only caches those read-only models, so sharing it is safe.
+    """
+    session = botocore.session.get_session()
+    session.register_component("data_loader", _shared_loader())
+    return session
+
+
+@functools.cache
+def _shared_loader() -> Any:
+    return botocore.session.get_session().get_component("data_loader")
 
 
 def resolve_target(
