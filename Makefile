@@ -29,11 +29,12 @@ lint: $(STAMP)
 dev-check: $(STAMP)
 	$(BIN)/cloudkata dev check
 
-## bench: checks vs `aws` CLI calls; sandbox vs bare moto, idle CPU, save/restore
+## bench: checks vs `aws` CLI calls; sandbox vs bare moto, idle CPU, save/restore, hand-in files
 bench: $(STAMP)
 	$(BIN)/python bench/bench_checks.py
 	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/bench_labs.py
+	$(BIN)/python bench/bench_handin.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

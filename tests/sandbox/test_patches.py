@@ -25,6 +25,8 @@ import pytest
 
 from cloudkata.sandbox import patches
 
+pytestmark = pytest.mark.xdist_group("patches")  # one worker runs the interpreters, once
+
 # --- the script each fresh interpreter runs ---------------------------------------------------
 
 SCRIPT = r'''
