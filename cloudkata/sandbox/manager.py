@@ -268,12 +268,9 @@ def _post(endpoint: str, path: str, payload: dict) -> dict:
 
 def reset(endpoint: str) -> None:
     """Wipe every resource in the sandbox (moto's reset route; ~10 ms)."""
-    request = urllib.request.Request(endpoint + "/moto-api/reset", method="POST", data=b"",
-                                     headers=control_headers(endpoint))
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
-    except OSError as exc:
+        _request(endpoint, "POST", "/moto-api/reset", timeout=10)
+    except SandboxError as exc:
         raise SandboxError(f"Cannot reset the sandbox at {endpoint}: {exc}") from exc
 
 

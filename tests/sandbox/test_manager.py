@@ -139,9 +139,11 @@ def test_a_taken_port_is_one_sentence(files: tuple[Path, Path]) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        with pytest.raises(manager.SandboxError, match=f"Port {port} on 127.0.0.1 is taken"):
+        with pytest.raises(manager.SandboxError, match=f"Port {port} on 127.0.0.1 is taken") \
+                as caught:
             manager.start(port=port, state_file=state_file, log_file=log_file)
     assert not state_file.exists()
+    assert f"pid {os.getpid()}" in str(caught.value)  # it names what holds the port
 
 
 def test_a_killed_sandbox_is_replaced(files: tuple[Path, Path]) -> None:
@@ -249,13 +251,3 @@ def test_resources_come_back_after_stop_and_start(tmp_path: Path,
     finally:
         manager.stop(state_file)
 
-
-def test_a_taken_port_names_what_holds_it(files: tuple[Path, Path]) -> None:
-    state_file, log_file = files
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen()
-        port = sock.getsockname()[1]
-        with pytest.raises(manager.SandboxError) as caught:
-            manager.start(port=port, state_file=state_file, log_file=log_file)
-    assert f"pid {os.getpid()}" in str(caught.value)
