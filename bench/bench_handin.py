@@ -61,7 +61,7 @@ def main() -> None:
     export = _median(lambda: persistence.export_bytes(plane), args.n)
     export_old = _median(snapshot, args.n)
     imported = _median(lambda: persistence.import_bytes(plane, handin_file), args.n)
-    imported_old = _median(lambda: persistence._restore_snapshot(plane, pickle_file), args.n)
+    imported_old = _median(lambda: persistence.restore_snapshot(plane, pickle_file), args.n)
 
     print(f"state: {', '.join(header['services'])}; median of {args.n} runs")
     print(f"{'':8}{'hand-in':>12}{'pickle':>12}{'ratio':>8}   budget")

@@ -16,10 +16,13 @@ class Status(StrEnum):
     FAILED = "failed"
     ERROR = "error"
     SKIPPED = "skipped"
+    BLOCKED = "blocked"
+    """Not checked, because another check of the step already reports its cause missing."""
 
     @property
     def symbol(self) -> str:
-        return {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-"}[self.value]
+        return {"passed": "✓", "failed": "✗", "error": "!", "skipped": "-",
+                "blocked": "·"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Result:
     check_id: str = ""
     title: str = ""
     points: int = 1
+    blocked_by: str | None = None
+    """For a blocked result: the id of the check that reports the missing subject."""
 
     @property
     def passed(self) -> bool:
@@ -56,6 +61,7 @@ class Result:
             "actual": self.actual,
             "hint": self.hint,
             "points": self.points,
+            "blocked_by": self.blocked_by,
         }
 
 

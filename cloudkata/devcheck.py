@@ -4,24 +4,37 @@ Static: the schema is valid, every referenced check exists and its params valida
 Markdown file exists, every variable in a command is defined. Live, on a fresh sandbox (its
 clock fast-forwarded by each step's ``settle`` time after the solution, as ``solve`` does): the
 prerequisite labs are fast-forwarded, each step's checks all fail before its solution and all
-pass after it, and the teardown leaves nothing behind that the lab made.
+pass after it, each of the step's ``mistakes`` applied to that solved state is caught by the
+check it names with the words it names (the state is put back from an in-memory checkpoint, not
+solved again), the finished lab passes every step, and the teardown leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cloudkata.checks.result import Status
-from cloudkata.labs import Catalogue, Lab, LabFileError, resolve
-from cloudkata.labs.schema import VARIABLE
+from cloudkata.checks.result import Result, Status
+from cloudkata.labs import Catalogue, Lab, LabFileError, Step, resolve
+from cloudkata.labs.schema import VARIABLE, Mistake
 
 from . import inventory
 from .engine import LabSession, builtin_variables, check_step, reference_problems
 from .sandbox import manager
 from .targets import Target
+
+MIN_MISTAKES = 3
+"""Each step proves this many realistic mistakes are caught, each by the right check."""
+
+
+@dataclass
+class MistakeTally:
+    caught: int = 0
+    total: int = 0
 
 
 @dataclass
@@ -29,10 +42,18 @@ class LabVerdict:
     lab_id: str
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mistakes: MistakeTally = field(default_factory=lambda: MistakeTally())
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def coverage_problems(lab: Lab) -> list[str]:
+    """Steps that prove too few mistakes caught (reported, but the live run still goes on)."""
+    return [f"step {step.id}: declares {len(step.mistakes)} mistakes; every step proves at "
+            f"least {MIN_MISTAKES} are caught" for step in lab.steps
+            if len(step.mistakes) < MIN_MISTAKES]
 
 
 def static_problems(catalogue: Catalogue, lab: Lab) -> list[str]:
@@ -49,7 +70,8 @@ def static_problems(catalogue: Catalogue, lab: Lab) -> list[str]:
             problems.append(f"content file {relative} does not exist")
     problems.extend(reference_problems(resolved))
     for step in resolved.steps:
-        for line in [*step.commands, *step.solution, *step.hints]:
+        mistake_lines = [line for mistake in step.mistakes for line in mistake.commands]
+        for line in [*step.commands, *step.solution, *step.hints, *mistake_lines]:
             for name in VARIABLE.findall(line):
                 if name not in variables and not name.isupper():
                     problems.append(f"step {step.id}: unknown variable {{{name}}} in {line!r}")
@@ -82,9 +104,12 @@ class EndStates:
 
 
 def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
-                  say: Callable[[str], None], end_states: EndStates | None = None) -> list[str]:
-    """Fail-before / pass-after for every step, then teardown leaves nothing behind."""
+                  say: Callable[[str], None], end_states: EndStates | None = None,
+                  tally: MistakeTally | None = None) -> list[str]:
+    """Fail-before / pass-after for every step, each mistake caught, the finished lab passes
+    every step, then teardown leaves nothing behind."""
     problems: list[str] = []
+    tally = tally if tally is not None else MistakeTally()
     if target.endpoint_url:
         manager.reset(target.endpoint_url)
     prerequisites = _prerequisites(catalogue, lab)
@@ -106,9 +131,10 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
     services = inventory.services_used([*session.lab.teardown,
                                         *(line for s in session.lab.steps for line in s.solution)])
     before = inventory.take(session.aws, services)
+    solved_ok = True
     for step in session.lab.steps:
         report = check_step(session.aws, step)
-        early = [r for r in report.results if r.status is not Status.FAILED]
+        early = [r for r in report.results if r.status not in (Status.FAILED, Status.BLOCKED)]
         for result in early:
             problems.append(f"step {step.id}: {result.check_id} is {result.status.value} before "
                             f"the solution ({result.message})")
@@ -118,12 +144,23 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
                                 f"{result.output.strip()[-300:]}")
                 return problems
         report = check_step(session.aws, step)
-        for result in report.results:
-            if result.status is not Status.PASSED:
-                problems.append(f"step {step.id}: {result.check_id} is {result.status.value} "
-                                f"after the solution ({result.message})")
-        say(f"  step {step.id}: {'ok' if not problems else 'PROBLEMS'}")
-    if end_states is not None and target.endpoint_url and not problems:
+        unsolved = [f"step {step.id}: {result.check_id} is {result.status.value} after the "
+                    f"solution ({result.message})"
+                    for result in report.results if result.status is not Status.PASSED]
+        problems.extend(unsolved)
+        say(f"  step {step.id}: {'ok' if not unsolved else 'PROBLEMS'}")
+        solved_ok = solved_ok and not unsolved
+        if not unsolved and step.mistakes:
+            mistake_problems = _mistake_problems(session, step, tally)
+            problems.extend(mistake_problems)
+            say(f"  step {step.id}: {len(step.mistakes) - len(mistake_problems)}/"
+                f"{len(step.mistakes)} mistakes caught")
+    if tally.total:
+        say(f"  {tally.caught}/{tally.total} mistakes caught")
+    finished = _finished_lab_problems(session)
+    problems.extend(finished)
+    say(f"  finished lab: {'every step passes' if not finished else 'PROBLEMS'}")
+    if end_states is not None and target.endpoint_url and solved_ok and not finished:
         end_states.save(target.endpoint_url, (*chain, lab.id))
     for result in session.teardown():
         if not result.ok:
@@ -131,6 +168,81 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
     left = inventory.take(session.aws, services) - before
     if left:
         problems.append("teardown left behind: " + ", ".join(sorted(left)))
+    return problems
+
+
+CHECKPOINT = "devcheck-solved-step"
+
+
+def _mistake_problems(session: LabSession, step: Step, tally: MistakeTally) -> list[str]:
+    """Apply each of the step's mistakes to its solved state; the named check must catch it.
+
+    The solved state is kept once (a checkpoint in the sandbox's memory, the workspace
+    copied aside) and put back after every mistake, so no mistake sees another's damage and
+    nothing is solved twice.
+    """
+    endpoint = session.target.endpoint_url
+    if session.target.kind != "sandbox" or not endpoint:
+        return []
+    problems: list[str] = []
+    manager.checkpoint(endpoint, CHECKPOINT)
+    kept = Path(tempfile.mkdtemp(prefix="cloudkata-workspace-"))
+    shutil.copytree(session.workspace, kept, dirs_exist_ok=True, symlinks=True)
+    try:
+        for mistake in step.mistakes:
+            tally.total += 1
+            problem = _mistake_problem(session, step, mistake)
+            if problem:
+                problems.append(f"step {step.id}: mistake {mistake.name!r}: {problem}")
+            else:
+                tally.caught += 1
+            manager.rollback(endpoint, CHECKPOINT)
+            shutil.rmtree(session.workspace, ignore_errors=True)
+            shutil.copytree(kept, session.workspace, symlinks=True)
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+    return problems
+
+
+def _mistake_problem(session: LabSession, step: Step, mistake: Mistake) -> str | None:
+    """Why this mistake is not proven caught, or None when it is."""
+    for line in mistake.commands:
+        result = session.run(line)
+        if not result.ok:
+            return f"`{line}` failed: {result.output.strip()[-300:]}"
+    if mistake.settle and session.target.endpoint_url:
+        manager.advance(session.target.endpoint_url, mistake.settle)
+    report = check_step(session.aws, step)
+    named = [r for r in report.results if r.check_id == mistake.caught_by]
+    failing = [r for r in named if r.status is Status.FAILED]
+    says = re.compile(mistake.says)
+    if any(says.search(_words(r)) for r in failing):
+        return None
+    if failing:
+        return (f"{mistake.caught_by} fails, but not saying /{mistake.says}/: "
+                + " | ".join(r.message for r in failing))
+    others = [r for r in report.results if r.status is Status.FAILED]
+    if others:
+        return (f"{mistake.caught_by} passes; it is caught only by "
+                + ", ".join(f"{r.check_id} ({r.message})" for r in others))
+    not_failed = "; ".join(f"{r.check_id} is {r.status.value}: {r.message}"
+                           for r in named if r.status is not Status.PASSED)
+    return "no check of the step fails" + (f" ({not_failed})" if not_failed else "")
+
+
+def _words(result: Result) -> str:
+    """What the learner reads of a result: the sentence, then expected and actual."""
+    return "\n".join(part for part in (result.message, result.expected, result.actual) if part)
+
+
+def _finished_lab_problems(session: LabSession) -> list[str]:
+    """With every step solved, every step passes: later steps keep earlier outcomes true."""
+    problems: list[str] = []
+    for step in session.lab.steps:
+        for result in check_step(session.aws, step).results:
+            if result.status is not Status.PASSED:
+                problems.append(f"finished lab: step {step.id}: {result.check_id} is "
+                                f"{result.status.value} ({result.message})")
     return problems
 
 
@@ -168,7 +280,8 @@ def dev_check(catalogue: Catalogue, lab_ids: list[str] | None, target: Target | 
             continue
         say(f"{lab_id}: schema ok")
         verdict.problems.extend(static_problems(catalogue, lab))
-        if verdict.problems or target is None:
-            continue
-        verdict.problems.extend(live_problems(catalogue, lab, target, say, end_states))
+        if not verdict.problems and target is not None:
+            verdict.problems.extend(live_problems(catalogue, lab, target, say, end_states,
+                                                  verdict.mistakes))
+        verdict.problems.extend(coverage_problems(lab))
     return verdicts

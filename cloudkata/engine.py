@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
@@ -97,7 +97,54 @@ def check_step(aws: ReadOnlyAws, step: Step) -> StepReport:
     aws.clear_cache()
     results = [run_check(aws, ref.use, ref.with_, ref.points, step.hints[0])
                for ref in step.checks]
-    return StepReport(step, results)
+    return StepReport(step, one_message_per_cause(results))
+
+
+MISSING = re.compile(r"^(?P<subject>.+?) does not exist\b")
+
+
+def missing_subject(result: Result) -> str | None:
+    """What a failure says is absent ("Role ecsInstanceRole"), when it says so."""
+    if result.status is not Status.FAILED:
+        return None
+    match = MISSING.match(result.message)
+    if not match or match["subject"].lower().startswith(("the resource", "it ")):
+        return None  # too vague to tell two causes apart
+    return match["subject"]
+
+
+def one_message_per_cause(results: list[Result]) -> list[Result]:
+    """One cause, one message: the first check that finds a subject missing says so; later
+    checks failing for the same missing subject (or with the very same sentence) are shown as
+    "not checked" and blocked by it, instead of repeating the sentence as failures of their own.
+    """
+    causes: dict[str, Result] = {}
+    kept: list[Result] = []
+    for result in results:
+        if result.status is not Status.FAILED:
+            kept.append(result)
+            continue
+        subject = missing_subject(result)
+        first = causes.get(subject.lower()) if subject else None
+        first = first or causes.get(result.message)
+        if first is None:
+            causes[result.message] = result
+            if subject:
+                causes[subject.lower()] = result
+            kept.append(result)
+            continue
+        needs = first_lower(missing_subject(first) or first.title or first.check_id)
+        kept.append(replace(result, status=Status.BLOCKED, blocked_by=first.check_id,
+                            message=f"Not checked: needs {needs}.", expected=None,
+                            actual=None, hint=None))
+    return kept
+
+
+def first_lower(words: str) -> str:
+    """"Role x" -> "role x"; "EKS cluster" and "IAM" stay as they are (acronyms)."""
+    if len(words) > 1 and words[0].isupper() and words[1].islower():
+        return words[0].lower() + words[1:]
+    return words
 
 
 def builtin_variables(lab_id: str, target: Target | None = None) -> dict[str, str]:

@@ -29,6 +29,30 @@ class CheckRef(Model):
     points: int = Field(default=1, ge=0)
 
 
+class Mistake(Model):
+    """A mistake learners really make, proven to be caught: content tested like code.
+
+    ``dev check`` solves the step, applies ``commands`` on top (aws CLI lines, or shell lines
+    that edit a workspace file), checks the step and requires the check ``caught_by`` to fail
+    with a message matching ``says``; then it puts the solved state back.
+    """
+
+    name: str = Field(min_length=1, description="what the learner got wrong, in a few words")
+    commands: list[str] = Field(min_length=1, description="lines run on the solved state")
+    caught_by: str = Field(description="id of a check of this step that must fail")
+    says: str = Field(min_length=1, description="regex the check's failure must match")
+    settle: int = Field(default=0, ge=0, description="simulated seconds before checking")
+
+    @field_validator("says")
+    @classmethod
+    def _says_is_a_regex(cls, says: str) -> str:
+        try:
+            re.compile(says)
+        except re.error as exc:
+            raise ValueError(f"says is not a valid regular expression: {exc}") from None
+        return says
+
+
 class Step(Model):
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1)
@@ -43,6 +67,24 @@ class Step(Model):
                     "boot, targets turn healthy); the sandbox fast-forwards its clock by this "
                     "much after `solve` and in `dev check`",
     )
+
+    mistakes: list[Mistake] = Field(
+        default_factory=list,
+        description="mistakes learners make here; dev check proves each is caught",
+    )
+
+    @model_validator(mode="after")
+    def _mistakes_caught_here(self) -> Step:
+        uses = {ref.use for ref in self.checks}
+        names: set[str] = set()
+        for mistake in self.mistakes:
+            if mistake.caught_by not in uses:
+                raise ValueError(f"mistake {mistake.name!r} is caught_by {mistake.caught_by}, "
+                                 f"which is not a check of this step ({', '.join(sorted(uses))})")
+            if mistake.name in names:
+                raise ValueError(f"mistake {mistake.name!r} is listed twice")
+            names.add(mistake.name)
+        return self
 
     @field_validator("hints")
     @classmethod

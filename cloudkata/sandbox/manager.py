@@ -279,6 +279,16 @@ def advance(endpoint: str, seconds: float) -> float:
     return float(_post(endpoint, "/cloudkata/clock", {"advance": seconds})["now"])
 
 
+def checkpoint(endpoint: str, name: str) -> None:
+    """Keep the sandbox's whole state in its memory under ``name`` (see :func:`rollback`)."""
+    _post(endpoint, "/cloudkata/checkpoint", {"name": name})
+
+
+def rollback(endpoint: str, name: str) -> None:
+    """Put back the state kept by :func:`checkpoint` (much faster than an import)."""
+    _post(endpoint, "/cloudkata/rollback", {"name": name})
+
+
 def clock(endpoint: str) -> dict | None:
     """The sandbox's simulated time and speed, or None if it does not answer."""
     try:
@@ -287,7 +297,7 @@ def clock(endpoint: str) -> dict | None:
         return None
 
 
-def export_state(endpoint: str, path: Path) -> dict:
+def export_state(endpoint: str, path: str | Path) -> dict:
     """Write everything in the sandbox to ``path`` (to hand in, or to keep).
 
     The sandbox sends the bytes; this process writes the file (atomically, mode 0600).
@@ -305,7 +315,7 @@ def export_state(endpoint: str, path: Path) -> dict:
     return {"path": str(path), "bytes": len(data), "services": answer.get("services", [])}
 
 
-def import_state(endpoint: str, path: Path) -> dict:
+def import_state(endpoint: str, path: str | Path) -> dict:
     """Replace everything in the sandbox with the state in ``path``.
 
     This process reads the file and sends its bytes; the sandbox checks all of it before it

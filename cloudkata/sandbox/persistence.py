@@ -174,7 +174,7 @@ def _install(plane: ControlPlane, backends: dict[str, Any], plane_state: dict[st
 
     with plane.lock:
         for service in SERVICES:
-            backend_dict = get_backend(service)  # type: ignore[call-overload]
+            backend_dict = get_backend(service)
             previous = {}
             for account, region, backend in list(loaded(service)):
                 previous[(account, region)] = backend
@@ -264,7 +264,7 @@ def _checked(root: Any, header: dict[str, Any]) -> dict[str, Any]:
             not set(backends) <= set(SERVICES):
         raise StateFileError("its services do not match its header")
     for service, accounts in backends.items():
-        expected = get_backend(service).backend  # type: ignore[call-overload]
+        expected = get_backend(service).backend
         if type(accounts) is not dict:
             raise StateFileError(f"its {service} state is damaged")
         for account, regions in accounts.items():
@@ -339,7 +339,8 @@ def _read_own_file(path: Path) -> bytes:
         return handle.read()
 
 
-def _restore_snapshot(plane: ControlPlane, data: bytes) -> None:
+def restore_snapshot(plane: ControlPlane, data: bytes) -> None:
+    """Put back a crash snapshot or checkpoint (our own bytes; call under the plane's lock)."""
     if not data.startswith(MAGIC):
         raise StateFileError("it is not a cloudkata sandbox state file")
     line, _, rest = data[len(MAGIC):].partition(b"\n")
@@ -370,7 +371,7 @@ def load_file(plane: ControlPlane, path: Path) -> str | None:
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        _restore_snapshot(plane, _read_own_file(path))
+        restore_snapshot(plane, _read_own_file(path))
     except (StateFileError, OSError) as exc:
         aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
         path.replace(aside)

@@ -41,3 +41,40 @@ def _import(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
         raise api.ControlError(f"The file cannot be imported: {exc}.") from None
     plane.dirty = True
     return api.Response(200, {"services": header["services"], "bytes": len(data)})
+
+
+# --- checkpoints: a named in-memory snapshot, for trying a change and taking it back -----------
+
+MAX_CHECKPOINTS = 4
+"""Checkpoints are whole-sandbox pickles held in memory; a few are all an author needs."""
+
+
+def _checkpoint_name(arguments: dict[str, Any]) -> str:
+    name = arguments.get("name")
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise api.ControlError('Name the checkpoint: {"name": "<at most 64 characters>"}.')
+    return name
+
+
+@api.control("POST", "/cloudkata/checkpoint")
+def _checkpoint_save(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
+    """Keep the whole state under a name (dev check: before it applies a mistake)."""
+    name = _checkpoint_name(arguments)
+    saved = plane.checkpoints
+    if name not in saved and len(saved) >= MAX_CHECKPOINTS:
+        saved.pop(next(iter(saved)))
+    data = persistence.snapshot(plane)
+    saved[name] = data
+    return api.Response(200, {"name": name, "bytes": len(data)})
+
+
+@api.control("POST", "/cloudkata/rollback")
+def _checkpoint_restore(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
+    """Put back the state kept under a name; the checkpoint stays for the next rollback."""
+    name = _checkpoint_name(arguments)
+    data = plane.checkpoints.get(name)
+    if data is None:
+        raise api.ControlError(f"There is no checkpoint named {name!r}.", status=404)
+    persistence.restore_snapshot(plane, data)
+    plane.dirty = True
+    return api.Response(200, {"name": name})

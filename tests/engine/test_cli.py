@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from cloudkata.checks.result import Result, Status
-from cloudkata.cli import exit_code_for, main, nothing_checked
+from cloudkata.cli import main
+from cloudkata.cli_common import exit_code_for, nothing_checked
 from cloudkata.exit_codes import ExitCode
 from cloudkata.targets import Target
 
@@ -42,6 +43,25 @@ def test_check_fails_on_an_empty_sandbox_and_passes_after_solve(
     assert all(step["passed"] for step in report["steps"])
     assert [s["step"] for s in report["steps"]] == [
         "instance-role", "execution-role", "task-role", "service-linked-role"]
+
+
+def test_one_missing_role_is_one_failure_and_the_rest_say_what_they_need(
+    sandbox: Target, labs_home: Path
+) -> None:
+    """One cause, one message: no failure sentence repeats within a step."""
+    at = ("--endpoint-url", sandbox.endpoint_url)
+    code, out = cli("check", "ecs-iam-roles", *at, "--json")
+    assert code == ExitCode.FAILED
+    for step in json.loads(out)["steps"]:
+        failures = [c["message"] for c in step["checks"] if c["status"] == "failed"]
+        assert len(failures) == len(set(failures)), step
+    execution = json.loads(out)["steps"][1]["checks"]
+    assert [c["status"] for c in execution] == ["failed", "blocked", "blocked"]
+    assert execution[1]["blocked_by"] == "iam.role_trusts_service"
+    assert execution[1]["message"] == "Not checked: needs role ecsTaskExecutionRole."
+    code, out = cli("check", "ecs-iam-roles", "--step", "execution-role", *at)
+    assert out.count("Role ecsTaskExecutionRole does not exist.") == 1
+    assert "· Not checked: needs role ecsTaskExecutionRole." in out
 
 
 def test_check_one_step_and_progress_shows_in_list(sandbox: Target, labs_home: Path) -> None:
@@ -245,3 +265,15 @@ def test_exit_code_needs_something_judged(statuses: list[Status], code: ExitCode
     results = [Result(status, f"{status.value} here.") for status in statuses]
     said = nothing_checked(results)
     assert (said is not None) == (code is ExitCode.FAILED and Status.FAILED not in statuses)
+
+
+def test_every_subcommand_is_on_the_root_command() -> None:
+    """cli_commands lists its commands (it does not import cli, which adds them): none left out."""
+    import click
+
+    from cloudkata import cli_commands
+
+    defined = [value for value in vars(cli_commands).values() if isinstance(value, click.Command)]
+    nested = {id(command) for group in defined if isinstance(group, click.Group)
+              for command in group.commands.values()}
+    assert sorted(c.name or "" for c in defined if id(c) not in nested) == sorted(main.commands)

@@ -42,15 +42,47 @@ def test_a_check_that_already_passes_before_its_step_is_reported(
                in problem for problem in verdicts[0].problems), verdicts[0].problems
 
 
-def test_a_teardown_that_leaks_is_reported(sandbox: Target, labs_home: Path,
-                                           tmp_path: Path) -> None:
-    def forget_the_task_role(data: dict) -> None:
+POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+
+
+def test_mistakes_finished_lab_and_teardown_are_each_proven(
+    sandbox: Target, labs_home: Path, tmp_path: Path
+) -> None:
+    """One run of an edited lab: mistakes not caught, caught by another check or in other
+    words are named; a later step undoing an earlier one and a leaky teardown are reported."""
+    def break_it(data: dict) -> None:
+        trust_ecs_tasks = ["aws iam update-assume-role-policy --role-name {instance_role} "
+                           "--policy-document file://ecs-tasks-trust.json"]
+        for step in data["steps"]:
+            step.pop("mistakes", None)
+        data["steps"][0]["mistakes"] = [
+            {"name": "caught", "commands": trust_ecs_tasks,
+             "caught_by": "iam.role_trusts_service", "says": r"ec2\.amazonaws\.com"},
+            {"name": "harmless", "caught_by": "iam.role_trusts_service", "says": "x",
+             "commands": ["aws iam tag-role --role-name {instance_role} --tags Key=a,Value=b"]},
+            {"name": "elsewhere", "caught_by": "iam.role_trusts_service", "says": "x",
+             "commands": ["aws iam remove-role-from-instance-profile --instance-profile-name "
+                          "{instance_profile} --role-name {instance_role}"]},
+            {"name": "other words", "commands": trust_ecs_tasks,
+             "caught_by": "iam.role_trusts_service", "says": "banana"},
+        ]
+        data["steps"][3]["solution"].append(
+            "aws iam detach-role-policy --role-name {instance_role} --policy-arn " + POLICY)
         data["teardown"] = [line for line in data["teardown"] if "kata-app-task-role" not in line
                             and "{task_role}" not in line]
 
-    verdicts = dev_check(_copy_lab(tmp_path, forget_the_task_role), None, sandbox)
-    assert any("teardown left behind: iam role kata-app-task-role" in problem
-               for problem in verdicts[0].problems), verdicts[0].problems
+    verdict = dev_check(_copy_lab(tmp_path, break_it), None, sandbox)[0]
+    problems = "\n".join(verdict.problems)
+    assert (verdict.mistakes.caught, verdict.mistakes.total) == (1, 4)
+    assert "mistake 'caught'" not in problems
+    assert "mistake 'harmless': no check of the step fails" in problems
+    assert ("mistake 'elsewhere': iam.role_trusts_service passes; it is caught only by "
+            "iam.instance_profile_contains_role") in problems
+    assert "mistake 'other words': iam.role_trusts_service fails, but not saying /banana/" \
+        in problems
+    assert ("finished lab: step instance-role: iam.role_has_managed_policy is failed"
+            in problems)
+    assert "teardown left behind: iam role kata-app-task-role" in problems
 
 
 def test_static_problems_name_the_missing_check_and_file(tmp_path: Path) -> None:

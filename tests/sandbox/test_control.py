@@ -6,6 +6,7 @@ import json
 import urllib.request
 
 import boto3
+import pytest
 
 from cloudkata.sandbox import manager
 from cloudkata.sandbox.control import Clock
@@ -67,3 +68,23 @@ def test_parse_request_reads_service_region_and_action() -> None:
     query = parse_request({"HTTP_AUTHORIZATION": auth.replace("/ecs/", "/iam/"),
                            "REQUEST_METHOD": "POST"}, b"Action=ListRoles&Version=2010-05-08")
     assert query.action == "ListRoles" and not query.mutating
+
+
+def test_a_checkpoint_takes_back_every_change_and_can_be_used_again(sandbox: Target) -> None:
+    """dev check applies each mistake to a step's solved state and rolls back from memory."""
+    ecs = boto3.client("ecs", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id="k", aws_secret_access_key="s")
+    ecs.create_cluster(clusterName="kept")
+    manager.checkpoint(sandbox.endpoint_url, "solved")
+    for attempt in range(2):
+        ecs.delete_cluster(cluster="kept")
+        ecs.create_cluster(clusterName=f"mistake-{attempt}")
+        manager.rollback(sandbox.endpoint_url, "solved")
+        names = sorted(c["clusterName"] for c in ecs.describe_clusters(
+            clusters=["kept", f"mistake-{attempt}"])["clusters"] if c["status"] == "ACTIVE")
+        assert names == ["kept"]
+
+
+def test_rolling_back_to_an_unknown_checkpoint_is_one_sentence(sandbox: Target) -> None:
+    with pytest.raises(manager.SandboxError, match="no checkpoint named 'nothing'"):
+        manager.rollback(sandbox.endpoint_url, "nothing")

@@ -21,7 +21,7 @@ from ..text import one_line
 
 STATUS_STYLES = {
     Status.PASSED: "bold green", Status.FAILED: "bold red",
-    Status.ERROR: "bold yellow", Status.SKIPPED: "dim",
+    Status.ERROR: "bold yellow", Status.SKIPPED: "dim", Status.BLOCKED: "dim",
 }
 
 

@@ -62,6 +62,8 @@ class ControlPlane:
         self.state: dict[str, Any] = {}
         """Per-module state (e.g. synthetic load, activity logs), saved with the snapshot."""
         self.dirty = False
+        self.checkpoints: dict[str, bytes] = {}
+        """Named in-memory snapshots (``/cloudkata/checkpoint``); never saved themselves."""
         self._reconciling = False
 
     def now(self) -> float:
