@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import boto3
@@ -176,7 +178,7 @@ def _refuse_before_call(model: Any, params: Mapping[str, Any], **_: Any) -> None
 
 def _refuse_before_send(request: Any, event_name: str, **_: Any) -> None:
     """Last gate: the bytes about to leave. The event is ``before-send.<service-id>.<Op>``."""
-    _, service_id, operation = event_name.split(".", 2)
+    _, service_id, operation = event_name.split(".", 2)  # type: ignore[assignment]  # `_` also names **_
     _refuse(service_id, operation, request.body)
 
 
@@ -217,10 +219,49 @@ def is_not_found(exc: ClientError) -> bool:
     return code in NOT_FOUND_CODES or code.endswith(".NotFound")
 
 
+class CallCache:
+    """Answers of read calls by (service, operation, arguments), safe to share across threads.
+
+    A whole-lab check runs its checks concurrently; two checks asking for the same resource
+    at once must cause one request, not two. The first asker makes the call, the others wait
+    for its future. An error (say, not found) goes to those already waiting but is not kept.
+    """
+
+    def __init__(self) -> None:
+        self._answers: dict[tuple[str, str, str], Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        with self._lock:
+            return iter(list(self._answers))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+    def get(self, key: tuple[str, str, str], fetch: Callable[[], Any]) -> Any:
+        with self._lock:
+            future = self._answers.get(key)
+            owner = future is None
+            if future is None:
+                future = self._answers[key] = Future()
+        if owner:
+            try:
+                future.set_result(fetch())
+            except BaseException as exc:  # noqa: BLE001 - handed to those already waiting
+                with self._lock:  # but not remembered: a missing role may exist next call
+                    self._answers.pop(key, None)
+                future.set_exception(exc)
+        return future.result()
+
+
 class CachedClient:
     """A boto3 client whose read calls are memoised by operation and arguments."""
 
-    def __init__(self, client: Any, cache: dict[tuple[str, str, str], Any]) -> None:
+    def __init__(self, client: Any, cache: CallCache) -> None:
         self._client = client
         self._cache = cache
         self._service = client.meta.service_model.service_name
@@ -232,9 +273,7 @@ class CachedClient:
 
         def call(**kwargs: Any) -> Any:
             key = (self._service, name, json.dumps(kwargs, sort_keys=True, default=str))
-            if key not in self._cache:
-                self._cache[key] = method(**kwargs)
-            return self._cache[key]
+            return self._cache.get(key, lambda: method(**kwargs))
 
         return call
 
@@ -242,12 +281,14 @@ class CachedClient:
         """All items of a paginated list call, memoised like any other call."""
         key = (self._service, f"paginate:{operation}:{result_key}",
                json.dumps(kwargs, sort_keys=True, default=str))
-        if key not in self._cache:
+
+        def fetch() -> list[Any]:
             items: list[Any] = []
             for page in self._client.get_paginator(operation).paginate(**kwargs):
                 items.extend(page.get(result_key, []))
-            self._cache[key] = items
-        return self._cache[key]
+            return items
+
+        return self._cache.get(key, fetch)
 
 
 class ReadOnlyAws:
@@ -258,7 +299,8 @@ class ReadOnlyAws:
         self.session = make_read_only(session)
         self.endpoint_url = endpoint_url
         self._clients: dict[str, CachedClient] = {}
-        self._cache: dict[tuple[str, str, str], Any] = {}
+        self._cache = CallCache()
+        self._clients_lock = threading.Lock()  # boto3 sessions make clients one at a time
         self._config = Config(
             retries={"max_attempts": 2, "mode": "standard"},
             connect_timeout=3,
@@ -268,13 +310,17 @@ class ReadOnlyAws:
         )
 
     def client(self, service: str) -> CachedClient:
-        if service not in self._clients:
-            raw = self.session.client(
-                service, endpoint_url=self.endpoint_url, config=self._config
-            )
-            _install(raw.meta.events)
-            self._clients[service] = CachedClient(raw, self._cache)
-        return self._clients[service]
+        found = self._clients.get(service)
+        if found is not None:
+            return found
+        with self._clients_lock:
+            if service not in self._clients:
+                raw = self.session.client(
+                    service, endpoint_url=self.endpoint_url, config=self._config
+                )
+                _install(raw.meta.events)
+                self._clients[service] = CachedClient(raw, self._cache)
+            return self._clients[service]
 
     def __getattr__(self, service: str) -> CachedClient:
         if service.startswith("_"):

@@ -1,10 +1,11 @@
-"""The subcommands of ``cloudkata``; each is a thin call into the engine."""
+"""The subcommands of ``cloudkata``; each is a thin call into the engine (``cli`` adds them)."""
 
 from __future__ import annotations
 
 import shlex
 import shutil
 import time
+from typing import Any
 
 import click
 
@@ -12,22 +13,21 @@ from cloudkata.checks.result import Result, Status
 from cloudkata.labs import Lab, Step, resolve
 
 from . import locations
-from .cli import (
-    ExitCode,
+from .cli_common import (
     Fail,
-    _say,
     catalogue_of,
     dump_json,
     exit_code_for,
     handle_errors,
-    main,
     make_target,
     nothing_checked,
     parse_vars,
+    say,
     target_options,
     var_option,
 )
 from .engine import LabSession, StepReport, builtin_variables, reference_problems
+from .exit_codes import ExitCode
 from .progress import ProgressStore
 from .sandbox import manager
 
@@ -46,7 +46,7 @@ def _session(ctx: click.Context, lab_id: str, variables: tuple[str, ...], target
                    ExitCode.USAGE)
     store = ProgressStore.open() if progress else None
     if store and store.warning:
-        _say(store.warning)
+        say(store.warning)
     return LabSession(lab, target, catalogue, parse_vars(variables), store,
                       in_process_aws=in_process_aws)
 
@@ -62,7 +62,7 @@ def _targs(target_kind, profile, region, endpoint_url, port) -> dict:
             "endpoint_url": endpoint_url, "port": port}
 
 
-@main.command("list")
+@click.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 @handle_errors
@@ -70,7 +70,7 @@ def list_labs(ctx: click.Context, as_json: bool) -> None:
     """List the labs, in prerequisite order, with your progress."""
     catalogue = catalogue_of(ctx)
     store = ProgressStore.open()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for lab in catalogue.load_all():
         done = len(store.done_steps(lab.id) & {s.id for s in lab.steps})
         rows.append({"id": lab.id, "title": lab.title, "minutes": lab.minutes,
@@ -84,7 +84,7 @@ def list_labs(ctx: click.Context, as_json: bool) -> None:
                    f"{row['done']}/{row['steps']} steps{needs}")
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @var_option
 @click.pass_context
@@ -121,7 +121,7 @@ def print_report(report: StepReport, number: int) -> None:
 
 def print_result(result: Result) -> None:
     colour = {Status.PASSED: "green", Status.FAILED: "red", Status.ERROR: "yellow",
-              Status.SKIPPED: "blue"}[result.status]
+              Status.SKIPPED: "blue", Status.BLOCKED: "bright_black"}[result.status]
     click.secho(f"    {result.status.symbol} {result.message}", fg=colour)
     if result.status is Status.FAILED:
         if result.expected:
@@ -132,7 +132,7 @@ def print_result(result: Result) -> None:
             click.secho(f"        hint: {result.hint}", dim=True)
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @step_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable results.")
@@ -150,7 +150,7 @@ def check(ctx: click.Context, lab_id: str, step_id: str | None, as_json: bool, t
     session = _session(ctx, lab_id, variables,
                        _targs(target_kind, profile, region, endpoint_url, port))
     steps = _steps(session, step_id)
-    reports = [session.check(step) for step in steps]
+    reports = session.check_many(steps)
     results = [r for report in reports for r in report.results]
     statuses = [r.status for r in results]
     if as_json:
@@ -177,7 +177,7 @@ def _say_if_nothing_checked(results: list[Result]) -> None:
         click.secho(f"Nothing was checked: {reason}", err=True, fg="yellow", bold=True)
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @step_option
 @click.option("--prerequisites", is_flag=True,
@@ -223,7 +223,7 @@ def _solve_steps(session: LabSession, step_id: str | None) -> ExitCode:
     return exit_code_for([r.status for r in results])
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @step_option
 @click.option("--all", "show_all", is_flag=True, help="Show every hint at once.")
@@ -263,7 +263,7 @@ def _steps_of(lab: Lab, step_id: str) -> Step:
                    ExitCode.USAGE) from None
 
 
-@main.command()
+@click.command()
 @target_options
 @handle_errors
 def env(target_kind, profile, region, endpoint_url, port) -> None:
@@ -281,7 +281,7 @@ def env(target_kind, profile, region, endpoint_url, port) -> None:
         click.echo("unset AWS_ENDPOINT_URL")
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @step_option
 @click.option("--workspace", is_flag=True, help="Also restore the lab's starter files.")
@@ -298,7 +298,7 @@ def reset(ctx: click.Context, lab_id: str, step_id: str | None, workspace: bool)
     click.echo(f"Progress on {lab.id}{' step ' + step_id if step_id else ''} is reset.")
 
 
-@main.command()
+@click.command()
 @click.argument("lab_id", metavar="LAB")
 @click.pass_context
 @handle_errors
@@ -324,7 +324,7 @@ def quiz(ctx: click.Context, lab_id: str) -> None:
     click.secho(f"\n{right}/{len(lab.quiz)} right.", bold=True)
 
 
-@main.group()
+@click.group()
 def sandbox() -> None:
     """Run the embedded AWS sandbox (moto on 127.0.0.1) in the background."""
 
@@ -371,7 +371,7 @@ port_filter = click.option(
 @port_filter
 @handle_errors
 def sandbox_stop(port: int | None) -> None:
-    if manager.stop(port=port, announce=_say):
+    if manager.stop(port=port, announce=say):
         click.echo("Sandbox stopped; its resources come back on the next start.")
     else:
         click.echo("No sandbox was running" + (f" on port {port}." if port else "."))
@@ -406,7 +406,7 @@ def sandbox_status(ctx: click.Context, port: int | None) -> None:
 @handle_errors
 def sandbox_reset(port: int) -> None:
     """Delete every resource in the sandbox (your progress is kept)."""
-    info = manager.ensure_running(port, _say)
+    info = manager.ensure_running(port, say)
     manager.reset(info.endpoint)
     click.echo("The sandbox is empty again.")
 
@@ -420,7 +420,7 @@ def sandbox_export(path: str, port: int) -> None:
 
     The file holds data only: resources, their settings and the sandbox's clock.
     """
-    info = manager.ensure_running(port, _say)
+    info = manager.ensure_running(port, say)
     result = manager.export_state(info.endpoint, path)
     click.echo(f"Saved {result['bytes']:,} bytes ({', '.join(result['services']) or 'empty'}) "
                f"to {result['path']}.")
@@ -438,7 +438,7 @@ def sandbox_import(path: str, port: int) -> None:
     changes: a bad file leaves the sandbox exactly as it was and exits 2. A good one
     replaces every resource, including those of services the file does not mention.
     """
-    info = manager.ensure_running(port, _say)
+    info = manager.ensure_running(port, say)
     result = manager.import_state(info.endpoint, path)
     click.echo(f"Imported {', '.join(result['services']) or 'an empty sandbox'} from "
                f"{result['path']}.")
@@ -463,8 +463,8 @@ def sandbox_load(service: str, cluster: str, cpu: float | None, memory: float | 
     """
     if cpu is None and memory is None:
         raise Fail("Give --cpu and/or --memory.", ExitCode.USAGE)
-    info = manager.ensure_running(port, _say)
-    load = {"cluster": cluster, "service": service, "region": region}
+    info = manager.ensure_running(port, say)
+    load: dict[str, object] = {"cluster": cluster, "service": service, "region": region}
     if cpu is not None:
         load["cpu"] = cpu
     if memory is not None:
@@ -475,7 +475,7 @@ def sandbox_load(service: str, cluster: str, cpu: float | None, memory: float | 
     click.echo(f"Service {service} in {cluster} now runs at {' and '.join(p for p in parts if p)}.")
 
 
-@main.group()
+@click.group()
 def dev() -> None:
     """Tools for lab authors."""
 
@@ -490,7 +490,9 @@ def dev() -> None:
 def dev_check_command(ctx: click.Context, lab_ids: tuple[str, ...], static: bool,
                       port: int) -> None:
     """Test labs like code: schema, references, and on a fresh sandbox that every step's
-    checks fail before its solution and pass after it, and that teardown leaves nothing.
+    checks fail before its solution and pass after it, that each of a step's `mistakes`
+    applied to its solved state is caught by the check it names with the words it names,
+    that the finished lab passes every step, and that teardown leaves nothing.
 
     It RESETS the sandbox (all resources are deleted). Exit 0 when all labs are sound, 2 if not.
     """
@@ -498,17 +500,53 @@ def dev_check_command(ctx: click.Context, lab_ids: tuple[str, ...], static: bool
     from .targets import resolve_target
 
     catalogue = catalogue_of(ctx)
-    target = None if static else resolve_target("sandbox", port=port, announce=_say)
+    target = None if static else resolve_target("sandbox", port=port, announce=say)
     started = time.monotonic()
-    verdicts = dev_check(catalogue, list(lab_ids) or None, target, _say)
+    verdicts = dev_check(catalogue, list(lab_ids) or None, target, say)
     for verdict in verdicts:
+        caught = (f" ({verdict.mistakes.caught}/{verdict.mistakes.total} mistakes caught)"
+                  if verdict.mistakes.total else "")
         if verdict.ok:
-            click.secho(f"✓ {verdict.lab_id}", fg="green")
+            click.secho(f"✓ {verdict.lab_id}{caught}", fg="green")
         else:
-            click.secho(f"✗ {verdict.lab_id}", fg="red")
+            click.secho(f"✗ {verdict.lab_id}{caught}", fg="red")
             for problem in verdict.problems:
                 click.echo(f"    {problem}")
     bad = [v for v in verdicts if not v.ok]
     click.echo(f"{len(verdicts) - len(bad)}/{len(verdicts)} labs sound "
                f"({time.monotonic() - started:.1f}s).")
     ctx.exit(int(ExitCode.USAGE if bad else ExitCode.OK))
+
+
+@dev.command("checks")
+@click.argument("check_ids", nargs=-1, metavar="[CHECK]...")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable, for tools.")
+@click.pass_context
+@handle_errors
+def dev_checks_command(ctx: click.Context, check_ids: tuple[str, ...], as_json: bool) -> None:
+    """Every check a lab can `use:`: its parameters, the AWS calls it reads with, and an
+    example from a lab that uses it.
+
+    Generated from the check registry, the checks' own code and the labs, so it is always
+    true. Name checks (or a prefix such as `iam.`) to see only those:
+
+      cloudkata dev checks iam.role_trusts_service
+      cloudkata dev checks ecs. --json
+    """
+    from .check_docs import check_docs, render_text
+
+    docs = check_docs(catalogue_of(ctx))
+    if check_ids:
+        docs = [d for d in docs if any(d.id == c or (c.endswith(".") and d.id.startswith(c))
+                                       for c in check_ids)]
+        if not docs:
+            raise click.UsageError(f"No check is named {', '.join(check_ids)}; "
+                                   "`cloudkata dev checks` lists them all.")
+    if as_json:
+        dump_json([doc.to_dict() for doc in docs])
+    else:
+        click.echo(render_text(docs))
+
+
+COMMANDS = [list_labs, show, check, solve, hint, env, reset, quiz, sandbox, dev]
+"""The subcommands of the root command (``cli.main`` adds them)."""

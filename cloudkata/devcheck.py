@@ -23,7 +23,13 @@ from cloudkata.labs import Catalogue, Lab, LabFileError, Step, resolve
 from cloudkata.labs.schema import VARIABLE, Mistake
 
 from . import inventory
-from .engine import LabSession, builtin_variables, check_step, reference_problems
+from .engine import (
+    LabSession,
+    builtin_variables,
+    check_step,
+    check_steps,
+    reference_problems,
+)
 from .sandbox import manager
 from .targets import Target
 
@@ -122,10 +128,10 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
         say(f"  fast-forward {required.id}")
         session = LabSession(required, target, catalogue, in_process_aws=True)
         for step in session.lab.steps:
-            for result in session.solve(step):
-                if not result.ok:
-                    return [f"prerequisite {required.id} step {step.id}: `{result.command}` "
-                            f"failed: {result.output.strip()[-300:]}"]
+            for outcome in session.solve(step):
+                if not outcome.ok:
+                    return [f"prerequisite {required.id} step {step.id}: `{outcome.command}` "
+                            f"failed: {outcome.output.strip()[-300:]}"]
     session = LabSession(lab, target, catalogue, in_process_aws=True)
     session.reset_workspace()
     services = inventory.services_used([*session.lab.teardown,
@@ -138,10 +144,10 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
         for result in early:
             problems.append(f"step {step.id}: {result.check_id} is {result.status.value} before "
                             f"the solution ({result.message})")
-        for result in session.solve(step):
-            if not result.ok:
-                problems.append(f"step {step.id}: solution `{result.command}` failed: "
-                                f"{result.output.strip()[-300:]}")
+        for outcome in session.solve(step):
+            if not outcome.ok:
+                problems.append(f"step {step.id}: solution `{outcome.command}` failed: "
+                                f"{outcome.output.strip()[-300:]}")
                 return problems
         report = check_step(session.aws, step)
         unsolved = [f"step {step.id}: {result.check_id} is {result.status.value} after the "
@@ -162,9 +168,10 @@ def live_problems(catalogue: Catalogue, lab: Lab, target: Target,
     say(f"  finished lab: {'every step passes' if not finished else 'PROBLEMS'}")
     if end_states is not None and target.endpoint_url and solved_ok and not finished:
         end_states.save(target.endpoint_url, (*chain, lab.id))
-    for result in session.teardown():
-        if not result.ok:
-            problems.append(f"teardown `{result.command}` failed: {result.output.strip()[-300:]}")
+    for outcome in session.teardown():
+        if not outcome.ok:
+            problems.append(f"teardown `{outcome.command}` failed: "
+                            f"{outcome.output.strip()[-300:]}")
     left = inventory.take(session.aws, services) - before
     if left:
         problems.append("teardown left behind: " + ", ".join(sorted(left)))
@@ -238,8 +245,9 @@ def _words(result: Result) -> str:
 def _finished_lab_problems(session: LabSession) -> list[str]:
     """With every step solved, every step passes: later steps keep earlier outcomes true."""
     problems: list[str] = []
-    for step in session.lab.steps:
-        for result in check_step(session.aws, step).results:
+    for report in check_steps(session.aws, list(session.lab.steps)):
+        step = report.step
+        for result in report.results:
             if result.status is not Status.PASSED:
                 problems.append(f"finished lab: step {step.id}: {result.check_id} is "
                                 f"{result.status.value} ({result.message})")

@@ -29,7 +29,7 @@ from .text import one_line
 
 def _terminal_hung_up() -> bool:
     try:
-        os.tcgetpgrp(sys.__stdin__.fileno())
+        os.tcgetpgrp(sys.__stdin__.fileno())  # type: ignore[union-attr]  # None: AttributeError, below
     except OSError as exc:
         return exc.errno == errno.EIO  # ENOTTY (tests, pipes) is not a hang-up
     except (AttributeError, ValueError):
@@ -75,7 +75,7 @@ class CloudkataApp(App[None]):
         if os.getppid() != self._parent_pid or _terminal_hung_up():
             for screen in self.screen_stack:
                 if getattr(screen, "commands_running", False):
-                    screen.session.cancel()
+                    screen.session.cancel()  # type: ignore[attr-defined]  # the lab screen runs commands
             self.exit()
 
     def open_lab(self, lab_id: str) -> None:
@@ -97,7 +97,7 @@ class CloudkataApp(App[None]):
         """Stop a console command that is still running, or quitting would wait for it."""
         for screen in self.screen_stack:
             if getattr(screen, "commands_running", False):
-                screen.session.cancel()
+                screen.session.cancel()  # type: ignore[attr-defined]  # the lab screen runs commands
         self.exit()
 
     def action_help(self) -> None:

@@ -33,3 +33,19 @@ def test_the_text_names_parameters_defaults_and_reads() -> None:
     text = render_text(check_docs(Catalogue.default()))
     assert "iam.role_trusts_service — " in text
     assert "  reads: " in text and "  example:" in text
+
+
+def test_dev_checks_lists_one_or_a_prefix_and_refuses_unknown_names() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from cloudkata.cli import main
+
+    out = CliRunner().invoke(main, ["dev", "checks", "iam.role_trusts_service"]).output
+    assert out.startswith("iam.role_trusts_service — The role trusts the right service")
+    assert "reads: iam:GetRole" in out and "used by: ecs-iam-roles/instance-role" in out
+    listed = json.loads(CliRunner().invoke(main, ["dev", "checks", "ecs.", "--json"]).output)
+    assert listed and all(doc["id"].startswith("ecs.") for doc in listed)
+    refused = CliRunner().invoke(main, ["dev", "checks", "nope"])
+    assert refused.exit_code == 2 and "No check is named nope" in refused.output

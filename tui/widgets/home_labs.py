@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from cloudkata.labs import Lab
@@ -56,5 +57,5 @@ class LabTable(DataTable):
     def current_lab(self) -> Lab | None:
         if not self.labs or self.cursor_row < 0:
             return None
-        key = self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+        key = self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
         return self.labs.get(key or "")

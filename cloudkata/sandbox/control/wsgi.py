@@ -124,7 +124,7 @@ class ControlMiddleware:
             return result
         request = parse_request(environ, body)
         with self.plane.lock:
-            self.plane.reconcile()
+            self.plane.catch_up()
             for matcher, hook in api.BEFORE:
                 if matcher.matches(request):
                     try:
@@ -195,7 +195,7 @@ class ControlMiddleware:
         if not self.plane.lock.acquire(timeout=CONTROL_TIMEOUT):
             return _respond(start_response, _busy())
         try:
-            self.plane.reconcile()  # answer from state as of now
+            self.plane.catch_up()  # answer from state as of now
             response = hook(self.plane, arguments)
             if method != "GET":
                 self.plane.reconcile()
