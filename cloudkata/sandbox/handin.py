@@ -120,7 +120,7 @@ class _Kind:
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
-        self.base = next(b for b in _BASES if issubclass(cls, b))
+        self.base: Any = next(b for b in _BASES if issubclass(cls, b))  # one of _BASES
         self.supported = not issubclass(cls, _UNSUPPORTED) and not issubclass(cls, bool)
         self.slots = {name: found for klass in cls.__mro__ if klass not in _BASES
                       for name, found in vars(klass).items()
@@ -142,7 +142,7 @@ class _Kind:
         shell = self.base.__new__(self.cls)
         if self.base is defaultdict:
             _check(type(base) is list and len(base) % 2 == 1, "an object is damaged")
-            defaultdict.default_factory.__set__(shell, _factory(base[0]))
+            defaultdict.default_factory.__set__(shell, _factory(base[0]))  # type: ignore[misc, union-attr]  # on the class: the slot descriptor
         return shell
 
 
@@ -219,7 +219,7 @@ def _hashes_safely(found: Any, depth: int = 0) -> bool:
         return depth < MAX_DEPTH and all(_hashes_safely(x, depth + 1) for x in found)
     if issubclass(t, enum.Enum):
         return True
-    kind = _allowed_kind(t)
+    kind = _allowed_kind(t)  # type: ignore[arg-type]  # a class is Hashable (mypy#11470)
     return kind is not None and kind.identity_hash
 
 
@@ -285,9 +285,9 @@ class _Encoder:
                 if type(o.value) not in _PRIMITIVES:
                     raise UnencodableError(f"{class_name(t)} has values that are not data")
                 return [ENUM, self.table(0, class_name(t)), o.value]
-            if self.strict and _allowed_kind(t) is None:
+            if self.strict and _allowed_kind(t) is None:  # type: ignore[arg-type]  # a class is Hashable (mypy#11470)
                 raise UnencodableError(f"not in the hand-in allow-list: {class_name(t)}")
-            if not kind_of(t).supported:
+            if not kind_of(t).supported:  # type: ignore[arg-type]  # a class is Hashable (mypy#11470)
                 raise UnencodableError(f"{class_name(t)} cannot be written as data")
             self.seen.add(t)
         index = self.memo.get(id(o))
@@ -329,7 +329,7 @@ class _Encoder:
             return self.pairs([ODICT], o.items())
         if t is defaultdict:
             return self.pairs([DDICT, _factory_index(o.default_factory)], o.items())
-        kind = kind_of(t)
+        kind = kind_of(t)  # type: ignore[arg-type]  # a class is Hashable (mypy#11470)
         state = vars(o) if kind.has_dict else {}
         if kind.slots:
             state = dict(state)
@@ -596,7 +596,7 @@ class _Decoder:
         _check(depth < MAX_DEPTH, f"its values are nested deeper than {MAX_DEPTH}")
         handler = self.inline.get(v[0])
         _check(handler is not None, "a value has an unknown type")
-        return handler(v, depth)  # type: ignore[misc]
+        return handler(v, depth)  # type: ignore[misc]  # not None: _check above
 
     def key(self, v: Any, depth: int = 0) -> Any:
         """A value about to be hashed: only data, or objects hashed by identity."""

@@ -60,7 +60,7 @@ def _model_modules() -> list[str]:
 def _wanted(cls: type) -> bool:
     if issubclass(cls, enum.Enum):
         return True  # members are written by value, looked up on load
-    return (handin.kind_of(cls).supported and not typing.is_typeddict(cls)
+    return (handin.kind_of(cls).supported and not typing.is_typeddict(cls)  # type: ignore[arg-type]  # a class is Hashable (mypy#11470)
             and not getattr(cls, "_is_protocol", False))
 
 
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in states:
         with persistence.state_graph(load_in_process(path)) as root:
             for mine, seen in zip(names, observed_names(root), strict=True):
-                mine.update(seen)  # type: ignore[attr-defined]
+                mine.update(seen)  # type: ignore[attr-defined]  # the same kind of set, position by position
     text = render(names)
     if args.check:
         stale = TARGET.read_text() != text

@@ -133,7 +133,7 @@ def wrap(owner: Any, attribute: str, *, why: str) -> Callable[[Callable[..., Any
             def replacement(*args: Any, **kwargs: Any) -> Any:
                 return function(moto_function, *args, **kwargs)
 
-            replacement.__wrapped__ = moto_function  # type: ignore[attr-defined]
+            replacement.__wrapped__ = moto_function
             return _register(owner, attribute, replacement, WRAP, why, by,
                              _site(function), moto_function).replacement
 

@@ -88,3 +88,26 @@ def test_a_checkpoint_takes_back_every_change_and_can_be_used_again(sandbox: Tar
 def test_rolling_back_to_an_unknown_checkpoint_is_one_sentence(sandbox: Target) -> None:
     with pytest.raises(manager.SandboxError, match="no checkpoint named 'nothing'"):
         manager.rollback(sandbox.endpoint_url, "nothing")
+
+
+def test_advance_goes_on_after_the_sandbox_stopped_at_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A busy machine may fit only part of a long settle in one request; the rest follows."""
+    now = {"now": 1000.0}
+    asked: list[float] = []
+
+    def post(endpoint: str, path: str, payload: dict) -> dict:
+        asked.append(payload["advance"])
+        if len(asked) == 1:
+            now["now"] += 700
+            raise manager.SandboxRequestError(
+                "The sandbox advanced its clock 700 of 1800 s before the 5 s limit; "
+                "advance again for the rest.")
+        now["now"] += payload["advance"]
+        return dict(now)
+
+    monkeypatch.setattr(manager, "_post", post)
+    monkeypatch.setattr(manager, "clock", lambda endpoint: dict(now))
+    assert manager.advance("http://127.0.0.1:1", 1800) == 2800.0
+    assert asked == [1800, 1100]

@@ -219,14 +219,14 @@ def test_a_failing_control_route_is_one_json_sentence(monkeypatch: pytest.Monkey
 
 
 def test_a_moto_crash_is_aws_shaped_never_html(sandbox: Target) -> None:
-    """moto 5.2.5 crashes on describe-capacity-providers without names; whatever moto does,
+    """moto 5.2.5 has no ListServiceDeployments (NotImplementedError); whatever moto does,
     the aws CLI must get an answer it can parse."""
     from botocore.exceptions import ClientError
 
     ecs = boto3.client("ecs", endpoint_url=sandbox.endpoint_url, region_name="us-east-1",
                        aws_access_key_id="x", aws_secret_access_key="x")
     try:
-        ecs.describe_capacity_providers()
+        ecs.list_service_deployments(service="web")
     except ClientError as exc:
         assert exc.response["Error"]["Code"] == "InternalFailure"
         assert "sandbox.log, ref" in exc.response["Error"]["Message"]

@@ -343,9 +343,9 @@ def test_patching_what_moto_lacks_or_without_a_reason_is_refused(registry: None)
 
 def test_the_sandbox_and_the_checks_share_one_dynamic_port_range() -> None:
     from cloudkata.checks import aws_facts, ecs, ecs_services, elbv2
-    from cloudkata.sandbox.behaviours import ecs_scheduler
+    from cloudkata.sandbox.behaviours import ecs_resources
 
-    assert ecs_scheduler.DYNAMIC_PORTS is aws_facts.DYNAMIC_PORTS
+    assert ecs_resources.DYNAMIC_PORTS is aws_facts.DYNAMIC_PORTS
     assert elbv2.DYNAMIC_PORTS is aws_facts.DYNAMIC_PORTS
     assert ecs_services.DYNAMIC_PORTS is aws_facts.DYNAMIC_PORTS
     assert ecs.DYNAMIC_PORTS is aws_facts.DYNAMIC_PORTS
@@ -354,7 +354,7 @@ def test_the_sandbox_and_the_checks_share_one_dynamic_port_range() -> None:
 
 def test_every_port_the_sandbox_hands_out_is_one_the_checks_accept() -> None:
     from cloudkata.checks.aws_facts import DYNAMIC_PORTS
-    from cloudkata.sandbox.behaviours.ecs_scheduler import _dynamic_port
+    from cloudkata.sandbox.behaviours.ecs_resources import _dynamic_port
 
     low, high = DYNAMIC_PORTS
     assert _dynamic_port(set(), "tcp") == low

@@ -39,6 +39,7 @@ from .. import patches
 from ..control import api
 from ..control.backends import find, loaded
 from ..control.plane import ControlPlane, Request, reconciler
+from . import ec2_autoscaling
 
 JSON_11 = "application/x-amz-json-1.1"
 DEFAULT_COOLDOWN = 300.0
@@ -74,7 +75,6 @@ def _state(plane: ControlPlane) -> dict[str, Any]:
     state.setdefault("cooldowns", {})  # scalable target key -> cooldown bookkeeping
     state.setdefault("scheduled", {})  # scheduled action key -> {"checked", "schedule", ...}
     state.setdefault("asg_cooldowns", {})  # group key -> {"until", "base"}
-    state.setdefault("asg_activities", [])  # EC2 Auto Scaling activities we caused
     return state
 
 
@@ -336,9 +336,32 @@ def _step_scaling(policy: Any, current: int, cooldown: dict[str, Any], target: A
     return None
 
 
+def _asg_target_tracking(policy: Any, current: int, cooldown: dict[str, Any],
+                         trigger: AlarmTrigger) -> int | None:
+    """An EC2 Auto Scaling target-tracking policy's desired capacity: out in proportion to
+    metric / target (instances still warming up count as there), in gradually and only when
+    no scale-out is warming up and scale-in is not disabled (see ``asg_target_tracking``)."""
+    configuration = getattr(policy, "target_tracking_configuration", None)
+    config = dict(vars(configuration)) if configuration is not None else {}
+    goal = float(config.get("TargetValue") or 0)
+    metric = trigger.metric_value
+    if goal <= 0 or metric is None:
+        return None
+    warming = trigger.when < cooldown["until"]
+    if trigger.above:
+        base = int(cooldown["base"]) if warming else current
+        wanted = math.ceil(base * metric / goal - 1e-9)
+        return wanted if wanted > current else None
+    if truthy(config.get("DisableScaleIn")) or warming:
+        return None
+    ideal = math.ceil(current * metric / goal - 1e-9)
+    wanted = max(ideal, current - max(1, current // 10))
+    return wanted if wanted < current else None
+
+
 def _run_asg_policy(plane: ControlPlane, account: str, region: str, group_name: str,
                     name: str, trigger: AlarmTrigger) -> str | None:
-    """EC2 Auto Scaling simple and step policies (target tracking is not simulated)."""
+    """EC2 Auto Scaling simple, step and target-tracking policies."""
     backend = find("autoscaling", account, region)
     if backend is None:
         return None
@@ -369,6 +392,13 @@ def _run_asg_policy(plane: ControlPlane, account: str, region: str, group_name: 
                 return "instances are still warming up"
         wait = float(policy.estimated_instance_warmup or group.default_cooldown
                      or DEFAULT_COOLDOWN)
+    elif policy.policy_type == "TargetTrackingScaling":
+        tracked = _asg_target_tracking(policy, current, cooldown, trigger)
+        if tracked is None:
+            return "no scaling needed"
+        wanted = tracked
+        wait = float(policy.estimated_instance_warmup or group.default_cooldown
+                     or DEFAULT_COOLDOWN)
     else:
         return None
     capacity = max(int(group.min_size or 0), min(int(group.max_size or 0), wanted))
@@ -377,23 +407,14 @@ def _run_asg_policy(plane: ControlPlane, account: str, region: str, group_name: 
     if when >= cooldown["until"]:
         cooldown["base"] = current
     cooldown["until"] = when + wait
+    # the group's scaling activities (one per instance) carry this cause
+    ec2_autoscaling.note_cause(
+        plane, account, region, group_name,
+        f"At {ec2_autoscaling.iso(when)} a monitor alarm {trigger.alarm_name} in state "
+        f"{trigger.state} triggered policy {name} changing the desired capacity from "
+        f"{current} to {capacity}.")
     backend.set_desired_capacity(group_name, capacity)
-    activities: list[dict[str, Any]] = _state(plane)["asg_activities"]
-    activities.append({
-        "ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group_name,
-        "Description": (f"{'Launching' if capacity > current else 'Terminating'} "
-                        f"{abs(capacity - current)} EC2 instance(s)"),
-        "Cause": (f"At {_iso(when)} a monitor alarm {trigger.alarm_name} in state "
-                  f"{trigger.state} triggered policy {name} changing the desired capacity "
-                  f"from {current} to {capacity}."),
-        "StartTime": when, "EndTime": when, "StatusCode": "Successful", "Progress": 100,
-        "_account": account, "_region": region})
-    del activities[:-MAX_ACTIVITIES]
     return f"set desired capacity to {capacity}"
-
-
-def _iso(when: float) -> str:
-    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --------------------------------------------------------------------------- schedules
@@ -696,12 +717,15 @@ def _patch_asg_policy_arn() -> None:
     from moto.core.responses import ActionResult
 
     @patches.wrap(AutoScalingResponse, "put_scaling_policy",
-                  why="PutScalingPolicy answers PolicyARN (moto: PolicyArn, which clients drop)")
+                  why="PutScalingPolicy answers PolicyARN (moto: PolicyArn, which clients drop) "
+                      "and the policy's alarms")
     def put_scaling_policy(original: Any, self: Any) -> Any:
         result = original(self)
         body = getattr(result, "result", None)
         if isinstance(body, dict) and "PolicyArn" in body and "PolicyARN" not in body:
-            return ActionResult({"PolicyARN": body["PolicyArn"], "Alarms": []})
+            policy = self.autoscaling_backend.policies.get(self._get_param("PolicyName"))
+            alarms = list(getattr(policy, "alarms", None) or [])
+            return ActionResult({"PolicyARN": body["PolicyArn"], "Alarms": alarms})
         return result
 
 
@@ -781,5 +805,73 @@ def describe_scaling_activities(plane: ControlPlane, request: Request) -> api.Re
     body: dict[str, Any] = {"ScalingActivities": [
         {k: v for k, v in a.items() if not k.startswith("_")} for a in page]}
     if start + limit < len(newest_first):
+        body["NextToken"] = str(start + limit)
+    return api.Response(200, body, JSON_11)
+
+
+@api.before("application-autoscaling", action="RegisterScalableTarget")
+def refuse_bad_scalable_target(plane: ControlPlane, request: Request) -> api.Response | None:
+    """AWS refuses a MaxCapacity below the MinCapacity (either given, or the registered
+    target's own when updating) and a target naming an ECS service that is not ACTIVE (moto
+    accepted both, the second for a deleted service that DescribeServices still lists)."""
+    params = request.params
+    namespace, resource_id = params.get("ServiceNamespace"), params.get("ResourceId")
+    dimension = params.get("ScalableDimension")
+    backend = find("applicationautoscaling", request.account_id, request.region)
+    existing = None
+    if backend is not None and dimension and resource_id:
+        existing = backend.targets.get(dimension, {}).get(resource_id)
+    low = params.get("MinCapacity", existing.min_capacity if existing is not None else None)
+    high = params.get("MaxCapacity", existing.max_capacity if existing is not None else None)
+    try:
+        if low is not None and high is not None and int(low) > int(high):
+            return api.aws_error(
+                "ValidationException",
+                f"Minimum capacity ({int(low)}) cannot be greater than maximum capacity "
+                f"({int(high)}).", content_type=JSON_11)
+    except (TypeError, ValueError):
+        return None  # botocore/moto report a malformed number
+    if namespace == "ecs" and isinstance(resource_id, str) and resource_id.count("/") == 2:
+        ecs = find("ecs", request.account_id, request.region)
+        _, cluster, name = resource_id.split("/")
+        service = ecs.services.get(f"{cluster}:{name}") if ecs is not None else None
+        if service is not None and service.status != "ACTIVE":
+            return api.aws_error("ValidationException",
+                                 f"ECS service doesn't exist: {resource_id}",
+                                 content_type=JSON_11)
+    return None
+
+
+@api.before("application-autoscaling", action="DescribeScalingPolicies")
+def describe_scaling_policies(plane: ControlPlane, request: Request) -> api.Response:
+    """AWS filters by ``PolicyNames`` and matches ResourceId and ScalableDimension exactly;
+    moto ignored the names and matched substrings (``service/c/web`` found ``service/c/w``'s
+    policies)."""
+    from moto.applicationautoscaling.responses import _build_policy
+
+    params = request.params
+    backend = find("applicationautoscaling", request.account_id, request.region)
+    names = params.get("PolicyNames") or []
+    resource_id = params.get("ResourceId")
+    dimension = params.get("ScalableDimension")
+    if dimension and not resource_id:
+        return api.aws_error("ValidationException",
+                             "ResourceId must be specified when ScalableDimension is specified",
+                             content_type=JSON_11)
+    try:
+        limit = max(1, min(10, int(params.get("MaxResults") or 10)))  # AWS: 1-10
+        start = int(params.get("NextToken") or 0)
+    except (TypeError, ValueError):
+        return api.aws_error("InvalidNextTokenException", "Invalid token",
+                             content_type=JSON_11)
+    policies = [
+        p for p in (list(backend.policies.values()) if backend is not None else [])
+        if p.service_namespace == params.get("ServiceNamespace")
+        and (not names or p.policy_name in names)
+        and (not resource_id or p.resource_id == resource_id)
+        and (not dimension or p.scalable_dimension == dimension)]
+    body: dict[str, Any] = {"ScalingPolicies": [_build_policy(p)
+                                                for p in policies[start:start + limit]]}
+    if start + limit < len(policies):
         body["NextToken"] = str(start + limit)
     return api.Response(200, body, JSON_11)

@@ -19,6 +19,17 @@ Where moto 5.2.5 differs from AWS, measured (shared/design/sandbox-fidelity.md):
   (:func:`_patch_desired_capacity_stays_within_bounds`).
 * A stopped (or otherwise vanished) instance stays InService for ever. AWS's health checks
   find it impaired, terminate it and launch a replacement (:func:`replace_lost_instances`).
+* ``DescribeScalingActivities`` answered an empty list. AWS records an activity for every
+  instance a group launches or terminates ("Launching a new EC2 instance: i-...", with the
+  cause: the user request, alarm or health check, and the capacity change), newest first.
+  Here :func:`record_activities` notices every launch and termination, whoever made it (a
+  request, a scaling policy, ECS managed scaling, EKS), and :func:`describe_scaling_activities`
+  serves them.
+* ``StartInstanceRefresh`` (the usual way to roll a group onto a new launch template version)
+  is not implemented by moto (it crashed). Here it replaces every instance at once, from the
+  group's launch template version, and records a refresh that ``DescribeInstanceRefreshes``
+  shows Successful (AWS replaces them in batches, keeping MinHealthyPercentage in service;
+  the sandbox does not simulate the batches).
 
 User data: moto already copies the launch template's ``UserData`` onto the instances (and
 ``DescribeInstanceAttribute userData`` returns it), so nothing is needed for it here.
@@ -26,8 +37,12 @@ User data: moto already copies the launch template's ``UserData`` onto the insta
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import escape
 
 from cloudkata.sandbox import patches
 from cloudkata.sandbox.control import api, backends
@@ -335,4 +350,266 @@ def replace_lost_instances(plane: ControlPlane) -> None:
                 backend.ec2_backend.terminate_instances(stopped)
             group.instance_states = [state for state in group.instance_states
                                      if state not in lost]
+            _activity_state(plane)["lost"].extend(state.instance.id for state in lost)
             group.set_desired_capacity(group.desired_capacity)
+
+
+# --- scaling activities --------------------------------------------------------------------
+
+MAX_ACTIVITIES = 5000
+ASG_XMLNS = "http://autoscaling.amazonaws.com/doc/2011-01-01/"
+
+
+def _activity_state(plane: ControlPlane) -> dict[str, Any]:
+    state: dict[str, Any] = plane.module_state("asg_activities", dict)
+    state.setdefault("activities", [])  # oldest first, DescribeScalingActivities' fields
+    state.setdefault("groups", {})  # group key -> {"arn", "desired", "instances": {id: where}}
+    state.setdefault("causes", {})  # group key -> why its desired capacity changed, not yet used
+    state.setdefault("lost", [])  # instance ids the health checks took out of service
+    return state
+
+
+def _group_key(account: str, region: str, name: str) -> str:
+    return f"{account}|{region}|{name}"
+
+
+def iso(when: float) -> str:
+    """AWS's timestamp in an activity's Cause: 2026-10-30T19:35:51Z."""
+    return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def previous_desired(plane: ControlPlane, account: str, region: str, name: str) -> int:
+    """The group's desired capacity when the sandbox last looked (before this request)."""
+    seen = _activity_state(plane)["groups"].get(_group_key(account, region, name))
+    return int(seen["desired"]) if seen else 0
+
+
+def note_cause(plane: ControlPlane, account: str, region: str, name: str, cause: str) -> None:
+    """Why the group's capacity is about to change (the first sentence of the Cause of the
+    activities the change makes): "At <time> a user request ... changing the desired capacity
+    from 1 to 2." Scaling policies call this before they set the desired capacity."""
+    _activity_state(plane)["causes"][_group_key(account, region, name)] = cause
+
+
+def _capacity_cause(plane: ControlPlane, request: Request, what: str) -> None:
+    backend = backends.find("autoscaling", request.account_id, request.region)
+    name = str(request.params.get("AutoScalingGroupName", ""))
+    group = backend.autoscaling_groups.get(name) if backend is not None else None
+    if group is None:
+        return
+    before = previous_desired(plane, request.account_id, request.region, name)
+    after = int(group.desired_capacity or 0)
+    if before == after:
+        return
+    what = what.format(min=group.min_size, max=group.max_size, desired=after)
+    note_cause(plane, request.account_id, request.region, name,
+               f"At {iso(plane.now())} {what} changing the desired capacity from {before} "
+               f"to {after}.")
+
+
+@api.after("autoscaling", action="CreateAutoScalingGroup")
+def _created(plane: ControlPlane, request: Request, _: Any) -> None:
+    _capacity_cause(plane, request, "a user request created an AutoScalingGroup")
+
+
+@api.after("autoscaling", action="UpdateAutoScalingGroup")
+def _updated(plane: ControlPlane, request: Request, _: Any) -> None:
+    _capacity_cause(plane, request, "a user request update of AutoScalingGroup constraints "
+                                    "to min: {min}, max: {max}, desired: {desired}")
+
+
+@api.after("autoscaling", action="SetDesiredCapacity")
+def _set(plane: ControlPlane, request: Request, _: Any) -> None:
+    _capacity_cause(plane, request, "a user request explicitly set group desired capacity")
+
+
+def _activity(account: str, region: str, group_name: str, group_arn: str, description: str,
+              cause: str, placement: list[str] | None, when: float) -> dict[str, Any]:
+    subnet, zone = (placement or [None, None])[:2]  # type: ignore[list-item]  # unplaced: no subnet, no zone
+    details = {key: value for key, value in (("Subnet ID", subnet), ("Availability Zone", zone))
+               if value}
+    return {"ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group_name,
+            "AutoScalingGroupARN": group_arn, "Description": description, "Cause": cause,
+            "StartTime": when, "EndTime": when, "StatusCode": "Successful", "Progress": 100,
+            "Details": json.dumps(details, separators=(",", ":")),
+            "_account": account, "_region": region, "_deleted": False}
+
+
+@reconciler(95)
+def record_activities(plane: ControlPlane) -> None:
+    """Every instance a group gained or lost since the last look is an activity, with the
+    cause noted for the group (a request, a policy) or the generic one AWS gives."""
+    state = _activity_state(plane)
+    seen: dict[str, dict[str, Any]] = state["groups"]
+    causes: dict[str, str] = state["causes"]
+    lost = set(state["lost"])
+    activities: list[dict[str, Any]] = state["activities"]
+    now = plane.now()
+    live: set[str] = set()
+    for account, region, backend in backends.loaded("autoscaling"):
+        for group in list(backend.autoscaling_groups.values()):
+            key = _group_key(account, region, group.name)
+            live.add(key)
+            previous = seen.get(key)
+            if previous is not None and previous["arn"] != group.arn:
+                _forget_group(activities, account, region, group.name)  # deleted, made again
+                previous = None
+            before: dict[str, list[str]] = dict(previous["instances"]) if previous else {}
+            current = {s.instance.id: [s.instance.subnet_id, s.instance.placement.zone]
+                       for s in group.instance_states}
+            first = causes.pop(key, "")
+            first = f"{first}  " if first else ""
+            added = [i for i in current if i not in before]
+            removed = [i for i in before if i not in current]
+            count = len(before)
+            for instance_id in removed:
+                if instance_id in lost:
+                    why = (f"At {iso(now)} an instance was taken out of service in response to "
+                           "an EC2 health check indicating it has been terminated or stopped.")
+                else:
+                    why = (f"{first}At {iso(now)} an instance was taken out of service in "
+                           "response to a difference between desired and actual capacity, "
+                           f"shrinking the capacity from {count} to {count - len(removed)}.")
+                activities.append(_activity(account, region, group.name, group.arn,
+                                            f"Terminating EC2 instance: {instance_id}", why,
+                                            before[instance_id], now))
+            if added:
+                base = count - len(removed)
+                why = (f"{first}At {iso(now)} an instance was started in response to a "
+                       "difference between desired and actual capacity, increasing the "
+                       f"capacity from {base} to {base + len(added)}.")
+                for instance_id in added:
+                    activities.append(_activity(account, region, group.name, group.arn,
+                                                f"Launching a new EC2 instance: {instance_id}",
+                                                why, current[instance_id], now))
+            seen[key] = {"arn": group.arn, "desired": int(group.desired_capacity or 0),
+                         "instances": current}
+    for key in [key for key in seen if key not in live]:
+        account, region, name = key.split("|", 2)
+        _forget_group(activities, account, region, name)
+        del seen[key]
+        causes.pop(key, None)
+    state["lost"] = []
+    del activities[:-MAX_ACTIVITIES]
+
+
+def _forget_group(activities: list[dict[str, Any]], account: str, region: str,
+                  name: str) -> None:
+    """A deleted group's activities are listed only with IncludeDeletedGroups."""
+    for activity in activities:
+        if (activity["_account"], activity["_region"],
+                activity["AutoScalingGroupName"]) == (account, region, name):
+            activity["_deleted"] = True
+
+
+def _members(params: dict[str, Any], name: str) -> list[str]:
+    """A query-protocol list parameter (``Name.member.1``, ``Name.member.2``, ...)."""
+    prefix = f"{name}.member."
+    keyed = [(int(k[len(prefix):]), v) for k, v in params.items()
+             if k.startswith(prefix) and k[len(prefix):].isdigit()]
+    return [str(v) for _, v in sorted(keyed)]
+
+
+@api.before("autoscaling", action="DescribeScalingActivities")
+def describe_scaling_activities(plane: ControlPlane, request: Request) -> api.Response:
+    """moto answered no activities: serve the ones recorded, newest first."""
+    params = request.params
+    name = params.get("AutoScalingGroupName")
+    ids = set(_members(params, "ActivityIds"))
+    with_deleted = str(params.get("IncludeDeletedGroups", "")).lower() == "true"
+    try:
+        limit = max(1, min(100, int(params.get("MaxRecords") or 100)))
+        start = int(params.get("NextToken") or 0)
+    except (TypeError, ValueError):
+        return api.query_error("InvalidNextToken", "The token provided is not valid.")
+    chosen = [a for a in _activity_state(plane)["activities"]
+              if a["_account"] == request.account_id and a["_region"] == request.region
+              and (not name or a["AutoScalingGroupName"] == name)
+              and (not ids or a["ActivityId"] in ids)
+              and (with_deleted or not a["_deleted"])]
+    newest_first = [a for _, a in sorted(enumerate(chosen), reverse=True,
+                                         key=lambda pair: (pair[1]["StartTime"], pair[0]))]
+    page = newest_first[start:start + limit]
+    members = "".join(_activity_xml(a) for a in page)
+    token = (f"<NextToken>{start + limit}</NextToken>"
+             if start + limit < len(newest_first) else "")
+    body = (f'<DescribeScalingActivitiesResponse xmlns="{ASG_XMLNS}">'
+            f"<DescribeScalingActivitiesResult><Activities>{members}</Activities>{token}"
+            "</DescribeScalingActivitiesResult><ResponseMetadata><RequestId>"
+            f"{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeScalingActivitiesResponse>")
+    return api.Response(200, body, "text/xml")
+
+
+def _activity_xml(activity: dict[str, Any]) -> str:
+    fields = []
+    for key, value in activity.items():
+        if key.startswith("_"):
+            continue
+        if key in ("StartTime", "EndTime"):
+            value = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        fields.append(f"<{key}>{escape(str(value))}</{key}>")
+    return "<member>" + "".join(fields) + "</member>"
+
+
+# --- instance refresh ----------------------------------------------------------------------
+
+
+def _refreshes(plane: ControlPlane) -> list[dict[str, Any]]:
+    state: dict[str, Any] = plane.module_state("asg_instance_refreshes", dict)
+    refreshes: list[dict[str, Any]] = state.setdefault("refreshes", [])
+    return refreshes
+
+
+def _asg_response(action: str, result: str) -> api.Response:
+    return api.Response(200, (
+        f'<{action}Response xmlns="{ASG_XMLNS}"><{action}Result>{result}</{action}Result>'
+        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        f"</{action}Response>"), "text/xml")
+
+
+@api.before("autoscaling", action="StartInstanceRefresh")
+def start_instance_refresh(plane: ControlPlane, request: Request) -> api.Response:
+    """Replace every instance of the group from its launch template (moto: not implemented)."""
+    group = _group(request)
+    name = str(request.params.get("AutoScalingGroupName", ""))
+    if group is None:
+        return api.query_error("ValidationError", f"AutoScalingGroup name not found - {name}")
+    now = plane.now()
+    old = [state for state in group.instance_states if state.instance.state in LIVE_STATES]
+    note_cause(plane, request.account_id, request.region, name,
+               f"At {iso(now)} an instance was taken out of service in response to an "
+               "instance refresh.")
+    if old:
+        group.autoscaling_backend.ec2_backend.terminate_instances(
+            [state.instance.id for state in old])
+        group.instance_states = [state for state in group.instance_states if state not in old]
+        group.set_desired_capacity(group.desired_capacity)
+    refresh_id = str(uuid.uuid4())
+    _refreshes(plane).append({
+        "InstanceRefreshId": refresh_id, "AutoScalingGroupName": name, "Status": "Successful",
+        "StartTime": now, "EndTime": now, "PercentageComplete": 100, "InstancesToUpdate": 0,
+        "_account": request.account_id, "_region": request.region})
+    return _asg_response("StartInstanceRefresh",
+                         f"<InstanceRefreshId>{refresh_id}</InstanceRefreshId>")
+
+
+@api.before("autoscaling", action="DescribeInstanceRefreshes")
+def describe_instance_refreshes(plane: ControlPlane, request: Request) -> api.Response:
+    name = str(request.params.get("AutoScalingGroupName", ""))
+    ids = set(_members(request.params, "InstanceRefreshIds"))
+    chosen = [r for r in reversed(_refreshes(plane))
+              if (r["_account"], r["_region"], r["AutoScalingGroupName"]) == (
+                  request.account_id, request.region, name)
+              and (not ids or r["InstanceRefreshId"] in ids)]
+    members = "".join(_activity_xml(refresh) for refresh in chosen)
+    return _asg_response("DescribeInstanceRefreshes",
+                         f"<InstanceRefreshes>{members}</InstanceRefreshes>")
+
+
+@api.before("autoscaling", action="CancelInstanceRefresh")
+def cancel_instance_refresh(plane: ControlPlane, request: Request) -> api.Response:
+    """The sandbox's refreshes finish at once, so none is ever in progress to cancel."""
+    name = str(request.params.get("AutoScalingGroupName", ""))
+    return api.query_error("ActiveInstanceRefreshNotFound",
+                           f"No in progress or pending Instance Refresh found for Auto Scaling "
+                           f"group {name}")

@@ -374,7 +374,7 @@ def _try_register(plane: ControlPlane, account_id: str, region: str, instance: A
             return
         ecs = backends.backend("ecs", account_id, region)
         cluster = ecs.create_cluster(cluster_name)
-    container_instance = ecs.register_container_instance(cluster_name, instance.id)
+    container_instance = ecs.register_container_instance(cluster_name, instance.id)  # type: ignore[union-attr]  # the cluster is in it
     container_instance.registered_at = datetime.fromtimestamp(plane.now(), UTC).replace(
         tzinfo=None)
     provider = _capacity_provider(ecs, cluster, instance)

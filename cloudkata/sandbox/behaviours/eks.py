@@ -138,7 +138,7 @@ def _patch_cluster_life_cycle() -> None:
 
     @patches.wrap(EKSBackend, "create_cluster", why="a new cluster is CREATING, no endpoint")
     def create_cluster(create: Any, self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
-        name = kwargs.get("name", args[0] if args else None)
+        name: str = kwargs.get("name", args[0] if args else None)  # type: ignore[assignment]  # moto requires one
         config = dict(kwargs.get("resources_vpc_config") or {})
         vpc_id = None
         if name not in self.clusters:
@@ -365,7 +365,7 @@ def _patch_create_cluster_keeps_access_config() -> None:
     def create_cluster(original: Any, self: EKSResponse) -> Any:
         result = original(self)
         config = self._get_param("accessConfig") or {}
-        cluster = result.result["cluster"]  # type: ignore[index]
+        cluster = result.result["cluster"]
         cluster.access_config = {
             "bootstrapClusterCreatorAdminPermissions": bool(
                 config.get("bootstrapClusterCreatorAdminPermissions", True)),
@@ -641,7 +641,8 @@ def _read_updates(plane: ControlPlane, request: Request) -> api.Response | None:
     return ok({"updateIds": page, **({"nextToken": token} if token else {})})
 
 
-def _nodegroup_for(request: Request) -> tuple[Any | None, Any | None, api.Response | None]:
+def _nodegroup_for(request: Request) -> tuple[Any, Any, api.Response | None]:
+    """(cluster, node group, None), or the answer for a missing one (then the group is None)."""
     parts = path_parts(request)
     cluster, missing = get_cluster(request, parts[1])
     if cluster is None:
@@ -678,7 +679,7 @@ def _update_nodegroup_config(plane: ControlPlane, request: Request) -> api.Respo
         return error("InvalidParameterException", problem,
                      nodegroupName=nodegroup.nodegroup_name)
     labels, taints = request.params.get("labels") or {}, request.params.get("taints") or {}
-    eks_backend(request).update_nodegroup_config(
+    eks_backend(request).update_nodegroup_config(  # type: ignore[union-attr]  # the cluster is in it
         cluster_name=cluster.name, nodegroup_name=nodegroup.nodegroup_name, labels=labels,
         taints=taints, scaling_config=scaling,
         update_config=request.params.get("updateConfig"),
@@ -762,7 +763,7 @@ def _tag_holder(plane: ControlPlane, request: Request, arn: str) -> dict[str, st
         return None
     if found.tags is None:
         found.tags = {}
-    return found.tags  # type: ignore[no-any-return]
+    return found.tags
 
 
 @api.before("eks", path=r"/tags/.+")

@@ -254,7 +254,7 @@ def _covers(cidr: str | None, networks: tuple[str, ...]) -> bool:
         inner = [ipaddress.ip_network(n, strict=False) for n in networks]
     except ValueError:
         return False
-    return all(n.version == outer.version and n.subnet_of(outer)  # type: ignore[arg-type]
+    return all(n.version == outer.version and n.subnet_of(outer)  # type: ignore[arg-type]  # same IP version: checked first
                for n in inner)
 
 

@@ -8,6 +8,12 @@ synthetic utilisation (20% CPU, 30% memory until a learner "applies load" with
 backend with the minute's timestamp, so ``aws cloudwatch get-metric-statistics`` shows it and
 the alarm evaluator (``alarms.py``) sees it.
 
+EC2 publishes each instance's CPUUtilization, aggregated per Auto Scaling group (namespace
+``AWS/EC2``, dimension ``AutoScalingGroupName``), which an EC2 Auto Scaling target-tracking
+policy on ``ASGAverageCPUUtilization`` tracks. Here a group that has such a policy, or a load
+set with ``POST /cloudkata/load {"group": ..., "cpu": ...}``, reports its synthetic average
+CPU (20% until set) each simulated minute while it has running instances.
+
 The level is a utilisation, not a request rate: it stays what the learner set whatever the
 task count, so sustained load above a target-tracking target scales a service out to its
 maximum, as a lab expects. A datapoint covers one minute ``[m, m+60)``, is stamped ``m`` and
@@ -21,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..control import api
-from ..control.backends import DEFAULT_ACCOUNT, backend, loaded
+from ..control.backends import DEFAULT_ACCOUNT, backend, find, loaded
 from ..control.plane import ControlPlane, reconciler
 
 NAMESPACE = "AWS/ECS"
@@ -42,6 +48,8 @@ def _state(plane: ControlPlane) -> dict[str, Any]:
     state: dict[str, Any] = plane.module_state("load", dict)
     state.setdefault("levels", {})  # service key -> {"cpu": float, "memory": float}
     state.setdefault("published", {})  # service key -> start of the last minute published
+    state.setdefault("group_levels", {})  # group key -> {"cpu": float}
+    state.setdefault("group_published", {})  # group key -> start of the last minute published
     state.setdefault("pruned", 0.0)
     return state
 
@@ -65,16 +73,66 @@ def _active_services(ecs: Any) -> list[Any]:
             and (int(service.desired_count or 0) > 0 or int(service.running_count or 0) > 0)]
 
 
-def _datum(metric: str, value: float, cluster: str, service: str, minute: float) -> Any:
+def _datum(metric: str, value: float, cluster: str, service: str, minute: float,
+           namespace: str = NAMESPACE, dimensions: list[dict[str, str]] | None = None) -> Any:
     from moto.cloudwatch.models import MetricDatum
 
     # moto keeps naive UTC datetimes (its utcnow()); get_metric_statistics compares with them
     stamp = datetime.fromtimestamp(minute, UTC).replace(tzinfo=None)
-    dimensions = [{"Name": "ClusterName", "Value": cluster},
-                  {"Name": "ServiceName", "Value": service}]
-    datum = MetricDatum(NAMESPACE, metric, float(value), dimensions, stamp, "Percent")
-    datum._cloudkata_load = True  # type: ignore[attr-defined]  # ours, so we may prune it
+    if dimensions is None:
+        dimensions = [{"Name": "ClusterName", "Value": cluster},
+                      {"Name": "ServiceName", "Value": service}]
+    datum = MetricDatum(namespace, metric, float(value), dimensions, stamp, "Percent")
+    datum._cloudkata_load = True  # ours, so we may prune it
     return datum
+
+
+def group_key(account: str, region: str, group: str) -> str:
+    return f"{account}|{region}|{group}"
+
+
+def _tracks_cpu(backend: Any, group_name: str) -> bool:
+    return any(policy.auto_scaling_group_name == group_name
+               and policy.policy_type == "TargetTrackingScaling"
+               for policy in list(backend.policies.values()))
+
+
+def publish_groups(plane: ControlPlane) -> None:
+    """Each complete simulated minute, every Auto Scaling group with a target-tracking policy
+    or a load set, and running instances, reports its average CPUUtilization (AWS/EC2)."""
+    state = _state(plane)
+    published: dict[str, float] = state["group_published"]
+    levels: dict[str, dict[str, float]] = state["group_levels"]
+    now = plane.now()
+    current_minute = math.floor(now / MINUTE) * MINUTE
+    live: set[str] = set()
+    existing: set[str] = set()
+    for account, region, autoscaling in loaded("autoscaling"):
+        for group in list(autoscaling.autoscaling_groups.values()):
+            key = group_key(account, region, group.name)
+            existing.add(key)
+            running = any(s.instance.state == "running" for s in group.instance_states)
+            if not running or not (key in levels or _tracks_cpu(autoscaling, group.name)):
+                continue
+            live.add(key)
+            if key not in published:
+                published[key] = current_minute - MINUTE
+                continue
+            minute = max(published[key] + MINUTE, current_minute - MAX_BACKFILL)
+            if minute + MINUTE > now:
+                continue
+            cloudwatch = backend("cloudwatch", account, region)
+            cpu = float(levels.get(key, {}).get("cpu", DEFAULT_CPU))
+            dimensions = [{"Name": "AutoScalingGroupName", "Value": group.name}]
+            while minute + MINUTE <= now:
+                cloudwatch.metric_data.append(_datum("CPUUtilization", cpu, "", "", minute,
+                                                     "AWS/EC2", dimensions))
+                published[key] = minute
+                minute += MINUTE
+    for key in [key for key in published if key not in live]:
+        del published[key]
+    for key in [key for key in levels if key not in existing]:
+        del levels[key]  # a deleted group forgets its load
 
 
 def publish(plane: ControlPlane) -> None:
@@ -141,8 +199,10 @@ def _prune(before: float) -> None:
 
 @reconciler(50)
 def publish_service_metrics(plane: ControlPlane) -> None:
-    """Each simulated minute, every live ECS service reports its CPU and memory utilisation."""
+    """Each simulated minute, every live ECS service reports its CPU and memory utilisation,
+    and every tracked Auto Scaling group its average CPU."""
     publish(plane)
+    publish_groups(plane)
 
 
 def _find_service(account: str, region: str, cluster: str, service: str) -> Any | None:
@@ -170,6 +230,8 @@ def set_load(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
 
     From the next simulated minute the service reports these utilisations to CloudWatch.
     """
+    if arguments.get("group"):
+        return _set_group_load(plane, arguments)
     cluster = str(arguments.get("cluster") or "default").rsplit("/", 1)[-1]
     service = str(arguments.get("service") or "").rsplit("/", 1)[-1]
     region = str(arguments.get("region") or "us-east-1")
@@ -196,6 +258,27 @@ def set_load(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
     _state(plane)["levels"][service_key(account, region, cluster, service)] = current
     return api.Response(200, {"cluster": cluster, "service": service, "region": region,
                               **current})
+
+
+def _set_group_load(plane: ControlPlane, arguments: dict[str, Any]) -> api.Response:
+    """``{"group", "cpu", "region"?}``: the Auto Scaling group's average CPU from the next
+    simulated minute."""
+    group = str(arguments["group"]).split("autoScalingGroupName/")[-1]
+    region = str(arguments.get("region") or "us-east-1")
+    account = str(arguments.get("account") or DEFAULT_ACCOUNT)
+    if "cpu" not in arguments:
+        return api.Response(400, {"message": "Give \"cpu\" (percent) for the group."})
+    try:
+        cpu = _percent(arguments["cpu"], "cpu")
+    except ValueError as exc:
+        return api.Response(400, {"message": str(exc)})
+    autoscaling = find("autoscaling", account, region)
+    if autoscaling is None or group not in autoscaling.autoscaling_groups:
+        return api.Response(404, {"message": f"There is no Auto Scaling group {group!r} in "
+                                             f"{region}; create it first."})
+    publish_groups(plane)  # minutes already over keep the load they had
+    _state(plane)["group_levels"][group_key(account, region, group)] = {"cpu": cpu}
+    return api.Response(200, {"group": group, "region": region, "cpu": cpu})
 
 
 @api.control("GET", "/cloudkata/load")

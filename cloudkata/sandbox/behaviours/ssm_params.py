@@ -8,9 +8,13 @@ AL2 arm64, up to Kubernetes 1.32: EKS builds no AL2 AMIs for 1.33 and later) and
 ``.../recommended``. Launch templates, CloudFormation (``AWS::SSM::Parameter::Value``) and
 lab scripts resolve them; moto has none, so ``aws ssm get-parameter`` fails with
 ParameterNotFound. They are loaded lazily, as moto loads its own public parameters, the first
-time a name under ``/aws/service/eks`` is asked for, and point at Amazon Linux AMIs that exist
-in moto's EC2 for the region (from moto's own latest-AMI list), so ``run-instances`` with them
-works and the node groups of ``eks_nodes`` launch from the same images.
+time a name under ``/aws/service/eks`` is asked for. Each points at an EKS-optimised AMI that
+exists in the region's EC2 (``describe-images`` finds it), one per Kubernetes version and
+family, named as AWS names them (``amazon-eks-node-1.31-v20260930``,
+``amazon-eks-node-al2023-x86_64-standard-1.31-v20260930``) and owned by Amazon's EKS account:
+they are added to moto's EC2 with its own AMIs (:func:`_patch_ec2_has_the_eks_amis`), so
+``run-instances`` with them works, a check can tell an EKS AMI from another by its name, and
+the node groups of ``eks_nodes`` launch from the same images.
 
 The ECS-optimised AMI document (``/aws/service/ecs/optimized-ami/amazon-linux-2/recommended``)
 is JSON on AWS (``{"ecs_agent_version":"1.88.0",...,"image_id":"ami-..."}``), which scripts
@@ -20,8 +24,10 @@ parse with ``jq`` or ``json.loads``; moto returns the Python repr of a dict (sin
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 from .. import patches
@@ -33,8 +39,8 @@ RELEASE_PATCH = {"1.28": "15", "1.29": "15", "1.30": "14", "1.31": "13", "1.32":
 """The Kubernetes patch level of the newest EKS AMI for each minor version (plausible)."""
 
 EKS_PREFIX = "/aws/service/eks"
-FALLBACK_AMI = "ami-ekslinux"
-"""In moto's global AMI list (``amazon-eks-node-linux``), for a region without its own list."""
+EKS_AMI_OWNER = "602401143452"
+"""The AWS account that publishes the EKS-optimised AMIs (owner alias ``amazon``)."""
 
 # family -> (pattern of the Amazon Linux AMI in moto's latest list, SSM path part, name stem)
 FAMILIES: dict[str, tuple[str, str, str]] = {
@@ -76,14 +82,20 @@ def _latest_amis(region: str) -> tuple[tuple[str, str], ...]:
     return tuple((ami["name"], ami["ami_id"]) for ami in amis)
 
 
-def _base_ami(region: str, family: str) -> tuple[str, str]:
-    """(ami id, build date yyyymmdd) of the Amazon Linux AMI a family's EKS AMI stands for."""
+def _build_date(region: str, family: str) -> str:
+    """Build date (yyyymmdd) of the EKS AMIs: that of the region's newest Amazon Linux AMI of
+    the family in moto's list, as EKS builds its AMIs on Amazon Linux's."""
     pattern = re.compile(FAMILIES[family][0])
-    for name, ami_id in _latest_amis(region):
+    for name, _ in _latest_amis(region):
         if pattern.match(name):
             date = re.search(r"\.(\d{8})\.", name)
-            return ami_id, date.group(1) if date else "20260101"
-    return FALLBACK_AMI, "20260101"
+            return date.group(1) if date else "20260101"
+    return "20260101"
+
+
+def eks_ami_id(region: str, image_name: str) -> str:
+    """A stable AMI id for an EKS AMI in a region (the same after every reset and restart)."""
+    return "ami-" + hashlib.sha256(f"{region}/{image_name}".encode()).hexdigest()[:17]
 
 
 def k8s_minor(version: str | None) -> str:
@@ -101,12 +113,36 @@ def k8s_minor(version: str | None) -> str:
 def recommended(region: str, version: str, family: str) -> dict[str, str]:
     """The EKS-optimised AMI AWS recommends: image_id, image_name, release_version."""
     minor = k8s_minor(version)
-    ami_id, date = _base_ami(region, family)
+    date = _build_date(region, family)
+    name = f"{FAMILIES[family][2].format(v=minor)}-v{date}"
     return {
-        "image_id": ami_id,
-        "image_name": f"{FAMILIES[family][2].format(v=minor)}-v{date}",
+        "image_id": eks_ami_id(region, name),
+        "image_name": name,
         "release_version": f"{minor}.{RELEASE_PATCH[minor]}-{date}",
     }
+
+
+def eks_images(region: str) -> list[dict[str, Any]]:
+    """The EKS-optimised AMIs the sandbox's EC2 has in a region, as moto's ``Ami`` takes them:
+    one per Kubernetes version and family, as the SSM parameters name them."""
+    images = []
+    for version in EKS_VERSIONS:
+        for family in FAMILIES:
+            if family.startswith("al2_") and _newer(version, LAST_AL2_VERSION):
+                continue
+            ami = recommended(region, version, family)
+            k8s = f"{version}.{RELEASE_PATCH[version]}"
+            base = ("Amazon Linux 2023" if family.startswith("al2023")
+                    else "AmazonLinux2")
+            images.append({
+                "ami_id": ami["image_id"], "name": ami["image_name"],
+                "description": (f"EKS-optimized Kubernetes node based on {base}, (k8s: {k8s}, "
+                                "containerd: 1.7.*)"),
+                "architecture": "arm64" if family.endswith("arm64") else "x86_64",
+                "creation_date": datetime.strptime(
+                    ami["release_version"].rsplit("-", 1)[-1], "%Y%m%d"),
+            })
+    return images
 
 
 def family_for(ami_type: str | None, version: str | None) -> str:
@@ -181,6 +217,27 @@ def _patch_eks_public_parameters() -> None:
             self.setdefault(name, []).append(parameter)
 
 
+def _patch_ec2_has_the_eks_amis() -> None:
+    """moto's EC2 knows Amazon Linux and ECS AMIs but no EKS-optimised one: the EKS AMI
+    parameters pointed at plain Amazon Linux AMIs. Add the EKS AMIs, owned by Amazon's EKS
+    account and public, when moto loads its own AMIs for a region."""
+    from moto import settings
+    from moto.ec2.models.amis import Ami, AmiBackend
+
+    @patches.wrap(AmiBackend, "_load_amis",
+                  why="the EKS-optimised AMIs the EKS SSM parameters name exist in EC2")
+    def _load_amis(original: Any, self: Any) -> None:
+        original(self)
+        if not settings.ec2_load_default_amis():
+            return
+        for image in eks_images(self.region_name):
+            if image["ami_id"] not in self.amis:
+                self.amis[image["ami_id"]] = Ami(
+                    self, owner_id=EKS_AMI_OWNER, owner_alias="amazon", public=True,
+                    virtualization_type="hvm", hypervisor="xen", root_device_type="ebs",
+                    root_device_name="/dev/xvda", **image)
+
+
 def _patch_parameter_store_pickles() -> None:
     """Not an AWS behaviour but the sandbox's: its snapshot pickles moto's SSM backend, and
     moto's ParameterDict (a defaultdict needing account and region) cannot be unpickled —
@@ -196,4 +253,5 @@ def _patch_parameter_store_pickles() -> None:
 
 _patch_tree_parameters_are_json()
 _patch_eks_public_parameters()
+_patch_ec2_has_the_eks_amis()
 _patch_parameter_store_pickles()

@@ -17,7 +17,7 @@ def loaded(service: str) -> Iterator[tuple[str, str, Any]]:
     from moto.backends import get_backend
 
     try:
-        backend_dict = get_backend(service)  # type: ignore[call-overload]
+        backend_dict = get_backend(service)
     except (KeyError, ValueError):
         return
     for account_id in list(dict.keys(backend_dict)):
@@ -30,7 +30,7 @@ def backend(service: str, account_id: str, region: str) -> Any:
     """The backend for this account and region, created if needed (as a request would)."""
     from moto.backends import get_backend
 
-    return get_backend(service)[account_id][region]  # type: ignore[call-overload]
+    return get_backend(service)[account_id][region]
 
 
 def find(service: str, account_id: str, region: str) -> Any | None:
