@@ -133,30 +133,52 @@ def cluster_providers(aws: ReadOnlyAws, cluster: str) -> list[str]:
     return [n for n in names if not n.startswith("FARGATE")]
 
 
-def cluster_groups(aws: ReadOnlyAws, cluster: str) -> list[str]:
-    """Discovery: names of the Auto Scaling groups behind the cluster's capacity providers."""
+def cluster_groups(aws: ReadOnlyAws, cluster: str) -> list[tuple[str, str]]:
+    """Discovery: (capacity provider, Auto Scaling group name) for each of the cluster's
+    capacity providers that scales a group."""
     providers = cluster_providers(aws, cluster)
     if not providers:
         return []
     described = aws.ecs.describe_capacity_providers(capacityProviders=providers)
-    return [group_name_of(p["autoScalingGroupProvider"]["autoScalingGroupArn"])
+    return [(p["name"], group_name_of(p["autoScalingGroupProvider"]["autoScalingGroupArn"]))
             for p in described.get("capacityProviders", []) if p.get("autoScalingGroupProvider")]
+
+
+def template_name_of(aws: ReadOnlyAws, group: dict[str, Any]) -> str | None:
+    """The name of the launch template the group launches from (looked up when only its id is
+    known); None when it launches from no template."""
+    template_id, name, _ = group_template(group)
+    if name is None and template_id:
+        found = launch_template_by_id(aws, template_id)
+        name = found["LaunchTemplateName"] if found else template_id
+    return name
 
 
 def locate_group(aws: ReadOnlyAws, name: str, cluster: str | None = None,
                  launch_template: str | None = None) -> tuple[dict[str, Any] | None, str]:
-    """(group, how it was found): by name, else behind the cluster's capacity provider, else
-    the only group launching from ``launch_template``."""
+    """(group, how it was found): by name; else the one group behind the cluster's capacity
+    providers; else the only group launching from ``launch_template``.
+
+    A discovered group must be unambiguous and the lab's own: when the lab's launch template
+    exists, the group must launch from it, so a group of another stack that happens to sit
+    behind the cluster is never judged in the lab's group's place. ``how`` names what was found
+    and why it was taken.
+    """
     group = find_group(aws, name)
     if group is not None:
         return group, ""
-    for other in cluster_groups(aws, cluster) if cluster else []:
-        group = find_group(aws, other)
-        if group is not None:
-            return group, f" (found as {other}, the capacity provider's group)"
+    lab_template = (launch_template if launch_template
+                    and find_launch_template(aws, launch_template) is not None else None)
+    if cluster:
+        behind = [(provider, found) for provider, other in cluster_groups(aws, cluster)
+                  if (found := find_group(aws, other)) is not None
+                  and (lab_template is None or template_name_of(aws, found) == lab_template)]
+        if len(behind) == 1:
+            provider, group = behind[0]
+            return group, (f" (found as {group['AutoScalingGroupName']}, the group of capacity "
+                           f"provider {provider} of cluster {cluster})")
     if launch_template:
-        users = [g for g in all_groups(aws)
-                 if (g.get("LaunchTemplate") or {}).get("LaunchTemplateName") == launch_template]
+        users = [g for g in all_groups(aws) if template_name_of(aws, g) == launch_template]
         if len(users) == 1:
             return users[0], (f" (found as {users[0]['AutoScalingGroupName']}, which launches "
                               f"from {launch_template})")
@@ -227,14 +249,23 @@ class SecurityGroupParams(Params):
 def instance_security_group(aws: ReadOnlyAws, p: SecurityGroupParams) -> Result:
     groups = security_groups_named(aws, p.group)
     how = ""
-    if not groups and p.launch_template:
+    shared = ""
+    if not groups and p.launch_template:  # discovery: the one group the lab's template gives
         template = find_launch_template(aws, p.launch_template)
         ids = security_group_ids(template_version(aws, template)) if template else []
-        if ids:
-            groups = aws.ec2.describe_security_groups(GroupIds=ids[:1])["SecurityGroups"]
-            how = f" (found as {groups[0]['GroupName']}, the launch template's group)"
+        described = aws.ec2.describe_security_groups(GroupIds=ids)["SecurityGroups"] \
+            if ids else []
+        own = [g for g in described if g["GroupName"] != "default"]
+        if len(own) == 1:
+            groups = own
+            how = (f" (found as {own[0]['GroupName']}, the security group of launch template "
+                   f"{p.launch_template})")
+        elif described and not own:
+            shared = (f"; launch template {p.launch_template} gives its instances only the "
+                      f"VPC's default security group ({described[0]['GroupId']}), which every "
+                      f"resource in the VPC shares, not a group of their own")
     if not groups:
-        return failed(f"Security group {p.group} does not exist.",
+        return failed(f"Security group {p.group} does not exist{shared}.",
                       expected=f"a security group named {p.group} in the default VPC",
                       actual="no such group")
     vpc = default_vpc(aws)
@@ -271,6 +302,26 @@ def _profile_name(data: dict[str, Any]) -> str | None:
     return arn.rsplit("/", 1)[-1] if arn else None
 
 
+def _profile_problem(aws: ReadOnlyAws, data: dict[str, Any], profile: str,
+                     wanted: str) -> str | None:
+    """Why the template's IamInstanceProfile would not give instances the lab's profile."""
+    arn = (data.get("IamInstanceProfile") or {}).get("Arn")
+    if arn and not (data.get("IamInstanceProfile") or {}).get("Name") \
+            and ":instance-profile/" not in arn:
+        return (f"IamInstanceProfile Arn {arn} is not an instance profile's ARN (a role's ARN "
+                f"has :role/, an instance profile's :instance-profile/), so EC2 refuses to "
+                f"launch the instances")
+    if profile != wanted:
+        return f"instance profile {profile}, not {wanted}"
+    try:
+        aws.iam.get_instance_profile(InstanceProfileName=profile)
+    except ClientError as exc:
+        if not _not_found(exc):
+            raise
+        return f"instance profile {profile} does not exist, so EC2 refuses to launch instances"
+    return None
+
+
 def _ami_problem(aws: ReadOnlyAws, image_id: str | None) -> str | None:
     if not image_id:
         return "no ImageId"
@@ -305,7 +356,8 @@ def launch_template_for_ecs(aws: ReadOnlyAws, p: LaunchTemplateParams) -> Result
         template_id = group_template(group)[0] if group else None
         template = launch_template_by_id(aws, template_id) if template_id else None
         if template is not None:
-            how = f" (found as {template['LaunchTemplateName']}, the group's template)"
+            how = (f" (found as {template['LaunchTemplateName']}, the launch template of Auto "
+                   f"Scaling group {p.group})")
     if template is None:
         return failed(f"Launch template {p.template} does not exist.",
                       expected=f"a launch template named {p.template}", actual="no such template")
@@ -322,8 +374,10 @@ def launch_template_for_ecs(aws: ReadOnlyAws, p: LaunchTemplateParams) -> Result
     if profile is None:
         problems.append("no instance profile, so the ECS agent has no credentials to register "
                         "the instance")
-    elif profile != p.instance_profile:
-        problems.append(f"instance profile {profile}, not {p.instance_profile}")
+    else:
+        problem = _profile_problem(aws, data, profile, p.instance_profile)
+        if problem:
+            problems.append(problem)
     why = user_data_problem(decode_user_data(data.get("UserData")), p.cluster)
     if why:
         problems.append(why)
@@ -389,8 +443,12 @@ def group_for_ecs(aws: ReadOnlyAws, p: GroupParams) -> Result:
             template_name = found["LaunchTemplateName"] if found else template_id
         if template_name is None:
             problems.append("it launches from no launch template")
-        elif template_name != p.launch_template and not how:
+        elif template_name != p.launch_template and (
+                not how or find_launch_template(aws, p.launch_template) is not None):
             problems.append(f"it launches from {template_name}, not {p.launch_template}")
+    stale = _stale_version(aws, template_id, template_name, version)
+    if stale:
+        problems.append(stale)
     subnets = [s for s in (group.get("VPCZoneIdentifier") or "").split(",") if s]
     zones: set[str] = set()
     if subnets:
@@ -419,6 +477,26 @@ def group_for_ecs(aws: ReadOnlyAws, p: GroupParams) -> Result:
     return passed(f"Auto Scaling group {name} launches from {template_name or template_id} "
                   f"({version}) in {', '.join(sorted(zones))}; min {group['MinSize']}, desired "
                   f"{group['DesiredCapacity']}, max {group['MaxSize']}{note}.")
+
+
+def _stale_version(aws: ReadOnlyAws, template_id: str | None, template_name: str | None,
+                   version: str) -> str | None:
+    """Why the group's instances would not get the template's newest version, if they would
+    not: a pinned number or $Default behind $Latest (AWS's console suggests $Default, and
+    create-launch-template-version does not move it), so a fixed version never reaches them."""
+    if version == "$Latest" or not (template_id or template_name):
+        return None
+    template = (launch_template_by_id(aws, template_id) if template_id
+                else find_launch_template(aws, template_name or ""))
+    if template is None:
+        return None
+    latest = template["LatestVersionNumber"]
+    used = template["DefaultVersionNumber"] if version == "$Default" else version
+    if str(used) == str(latest):
+        return None
+    shown = f"version {used} ($Default)" if version == "$Default" else f"version {used}"
+    return (f"it launches from {shown} of {template['LaunchTemplateName']}, but the newest "
+            f"version is {latest}, which its instances do not get (use Version=$Latest)")
 
 
 def _group_expectation(p: GroupParams) -> str:

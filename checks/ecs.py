@@ -45,10 +45,24 @@ def find_cluster(aws: ReadOnlyAws, name: str) -> dict[str, Any] | None:
     return next((c for c in clusters if c.get("status") == "ACTIVE"), None)
 
 
+def _cluster_statuses(aws: ReadOnlyAws, names: list[str]) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for start in range(0, len(names), 100):
+        for cluster in aws.ecs.describe_clusters(clusters=names[start:start + 100])["clusters"]:
+            statuses[cluster["clusterName"]] = cluster.get("status", "ACTIVE")
+    return statuses
+
+
 def _missing_cluster(aws: ReadOnlyAws, name: str) -> Result:
-    others = [arn.rsplit("/", 1)[-1] for arn in aws.ecs.paginate(
+    listed = [arn.rsplit("/", 1)[-1] for arn in aws.ecs.paginate(
         "list_clusters", "clusterArns")]
+    statuses = _cluster_statuses(aws, sorted({*listed, name}))
+    others = [n for n in listed if n != name and statuses.get(n, "ACTIVE") == "ACTIVE"]
     seen = f" (clusters here: {', '.join(others)})" if others else ""
+    if statuses.get(name) == "INACTIVE":
+        return failed(f"Cluster {name} was deleted: its status is INACTIVE{seen}. Create it "
+                      f"again with create-cluster.", expected=f"an ACTIVE cluster {name}",
+                      actual="cluster INACTIVE (deleted)" + seen)
     return failed(f"Cluster {name} does not exist{seen}.", expected=f"an ACTIVE cluster {name}",
                   actual="no such cluster" + seen)
 
@@ -94,6 +108,9 @@ class CapacityProviderParams(Params):
     cluster: str
     capacity_provider: str
     group: str = Field(description="the Auto Scaling group the provider must scale")
+    launch_template: str | None = Field(
+        default=None, description="discovery: a group found under another name must launch "
+                                  "from this template")
 
 
 def _providers(aws: ReadOnlyAws, names: list[str]) -> list[dict[str, Any]]:
@@ -101,6 +118,11 @@ def _providers(aws: ReadOnlyAws, names: list[str]) -> list[dict[str, Any]]:
         return []
     return aws.ecs.describe_capacity_providers(capacityProviders=names).get(
         "capacityProviders", [])
+
+
+def _scaled_group(provider: dict[str, Any]) -> str:
+    return group_name_of((provider.get("autoScalingGroupProvider") or {}).get(
+        "autoScalingGroupArn", ""))
 
 
 @check("ecs.capacity_provider", title="The capacity provider is the cluster's default",
@@ -112,24 +134,32 @@ def capacity_provider(aws: ReadOnlyAws, p: CapacityProviderParams) -> Result:
     if cluster is None:
         return _missing_cluster(aws, p.cluster)
     attached = cluster.get("capacityProviders", [])
-    group, _ = locate_group(aws, p.group, p.cluster)
+    group, group_how = locate_group(aws, p.group, p.cluster, p.launch_template)
     group_name = group["AutoScalingGroupName"] if group else p.group
     found = [x for x in _providers(aws, [p.capacity_provider]) if x.get("status") == "ACTIVE"]
     how = ""
-    if not found:  # discovery: a provider of this cluster that scales the group
-        found = [x for x in _providers(aws, [a for a in attached if not a.startswith("FARGATE")])
-                 if group_name_of((x.get("autoScalingGroupProvider") or {}).get(
-                     "autoScalingGroupArn", "")) == group_name]
-        how = f" (found as {found[0]['name']})" if found else ""
+    of_cluster = _providers(aws, [a for a in attached if not a.startswith("FARGATE")])
+    if not found and group is not None:
+        # discovery: the one provider of THIS cluster that scales the lab's group; a provider
+        # of another cluster or for another group is never taken in its place
+        found = [x for x in of_cluster if _scaled_group(x) == group_name]
+        if len(found) == 1:
+            how = (f" (found as {found[0]['name']}, the capacity provider of cluster "
+                   f"{p.cluster} that scales {group_name})")
+        else:
+            found = []
     if not found:
-        return failed(f"Capacity provider {p.capacity_provider} does not exist.",
+        others = ", ".join(f"{x['name']}, which scales {_scaled_group(x) or 'no group'}"
+                           for x in of_cluster)
+        seen = f" (cluster {p.cluster} has {others})" if others else ""
+        return failed(f"Capacity provider {p.capacity_provider} does not exist{seen}.",
                       expected=f"a capacity provider for Auto Scaling group {group_name}",
-                      actual="no such capacity provider")
+                      actual="no such capacity provider" + seen)
     provider = found[0]
     name = provider["name"] + how
     asg = provider.get("autoScalingGroupProvider") or {}
     problems: list[str] = []
-    scales = group_name_of(asg.get("autoScalingGroupArn", ""))
+    scales = _scaled_group(provider)
     if scales != group_name:
         problems.append(f"it scales Auto Scaling group {scales}, not {group_name}")
     if (asg.get("managedScaling") or {}).get("status") != "ENABLED":
@@ -149,8 +179,8 @@ def capacity_provider(aws: ReadOnlyAws, p: CapacityProviderParams) -> Result:
                                 f"default strategy of cluster {p.cluster}"),
                       actual="; ".join(problems))
     target = (asg.get("managedScaling") or {}).get("targetCapacity")
-    return passed(f"Capacity provider {name} scales {group_name} (managed scaling, target "
-                  f"{target}%) and is the default strategy of {p.cluster}.")
+    return passed(f"Capacity provider {name} scales {group_name}{group_how} (managed scaling, "
+                  f"target {target}%) and is the default strategy of {p.cluster}.")
 
 
 # --- container instances -------------------------------------------------------------------
@@ -160,6 +190,9 @@ class RegisteredParams(Params):
     cluster: str
     group: str
     min_count: int = Field(default=1, ge=1)
+    launch_template: str | None = Field(
+        default=None, description="discovery: a group found under another name must launch "
+                                  "from this template")
 
 
 def _instances(aws: ReadOnlyAws, ids: list[str]) -> list[dict[str, Any]]:
@@ -234,12 +267,12 @@ def instances_registered(aws: ReadOnlyAws, p: RegisteredParams) -> Result:
     cluster = find_cluster(aws, p.cluster)
     if cluster is None:
         return _missing_cluster(aws, p.cluster)
-    group, _ = locate_group(aws, p.group, p.cluster)
+    group, how = locate_group(aws, p.group, p.cluster, p.launch_template)
     if group is None:
         return failed(f"Auto Scaling group {p.group} does not exist, so no instances can "
                       f"join {p.cluster}.", expected=f"an Auto Scaling group {p.group}",
                       actual="no such group")
-    name = group["AutoScalingGroupName"]
+    name = group["AutoScalingGroupName"] + how
     members = [i["InstanceId"] for i in group.get("Instances", [])
                if i.get("LifecycleState", "InService") in ("InService", "Pending")]
     registered = {c["ec2InstanceId"]: c for c in container_instances(aws, p.cluster)
@@ -307,6 +340,15 @@ def _missing_family(aws: ReadOnlyAws, family: str) -> Result:
                   actual="no such task definition" + seen)
 
 
+NETWORK_MODE_COST = {
+    "awsvpc": (": each task then needs a network interface of its own, and a t2.micro takes "
+               "only 2, one of them the instance's, so one task fits per instance"),
+    "host": (": the container then listens on the instance's own port, so only one such task "
+             "fits per instance"),
+}
+"""Why a network mode other than the lab's bridge limits how many tasks fit, in words."""
+
+
 def _port_problems(container: dict[str, Any], p: TaskDefinitionParams) -> list[str]:
     mappings = container.get("portMappings") or []
     if p.container_port is not None:
@@ -333,7 +375,11 @@ def _log_problems(aws: ReadOnlyAws, container: dict[str, Any], log_group: str) -
     named = options.get("awslogs-group")
     problems = []
     if named != log_group:
-        problems.append(f"awslogs-group {named or 'not set'}, not {log_group}")
+        missing = (named and find_log_group(aws, named) is None
+                   and options.get("awslogs-create-group") != "true")
+        problems.append(f"awslogs-group {named or 'not set'}, not {log_group}" + (
+            f" (and log group {named} does not exist, so the container cannot start)"
+            if missing else ""))
     elif find_log_group(aws, log_group) is None and options.get(
             "awslogs-create-group") != "true":
         problems.append(f"log group {log_group} does not exist, so the task cannot start")
@@ -348,7 +394,8 @@ def _definition_problems(aws: ReadOnlyAws, definition: dict[str, Any],
     problems: list[str] = []
     mode = definition.get("networkMode", "bridge")
     if mode != p.network_mode:
-        problems.append(f"network mode {mode}, not {p.network_mode}")
+        problems.append(f"network mode {mode}, not {p.network_mode}"
+                        + NETWORK_MODE_COST.get(mode, ""))
     for label, wanted, arn in (("execution role", p.execution_role,
                                 definition.get("executionRoleArn")),
                                ("task role", p.task_role, definition.get("taskRoleArn"))):
@@ -369,7 +416,8 @@ def _definition_problems(aws: ReadOnlyAws, definition: dict[str, Any],
         problems.append(f"memory {memory or 'not set'}, not {p.memory} MiB")
     if container.get("essential") is False:
         problems.append(f"container {p.container} is not essential")
-    problems.extend(_port_problems(container, p))
+    if mode == p.network_mode:  # host ports mean something else in awsvpc and host mode
+        problems.extend(_port_problems(container, p))
     if p.log_group:
         problems.extend(_log_problems(aws, container, p.log_group))
     if p.health_check and not (container.get("healthCheck") or {}).get("command"):
@@ -425,34 +473,45 @@ def _env(definition: dict[str, Any], container: str) -> dict[str, str]:
        hint="Registering the same family again makes the next revision; the old one stays.")
 def task_definition_revisions(aws: ReadOnlyAws, p: RevisionsParams) -> Result:
     arns = aws.ecs.paginate("list_task_definitions", "taskDefinitionArns",
-                            familyPrefix=p.family, status="ACTIVE")
+                            familyPrefix=p.family, status="ACTIVE")  # the whole family name
     revisions = sorted(int(a.rsplit(":", 1)[1]) for a in arns
                        if a.rsplit("/", 1)[-1].rsplit(":", 1)[0] == p.family)
     if not revisions:
         return _missing_family(aws, p.family)
     found = ", ".join(f"{p.family}:{r}" for r in revisions)
     if len(revisions) < p.min_revisions:
+        others = [name for name in aws.ecs.paginate(  # here familyPrefix is a prefix
+            "list_task_definition_families", "families", familyPrefix=p.family, status="ACTIVE")
+            if name != p.family]
+        kind = "is another family" if len(others) == 1 else "are other families"
+        apart = (f"; {', '.join(others)} {kind}: a new family name starts again at revision 1, "
+                 f"it does not add a revision to {p.family}") if others else ""
         return failed(f"Task definition family {p.family} has {len(revisions)} ACTIVE "
-                      f"revision{'s' if len(revisions) != 1 else ''} ({found}).",
-                      expected=f"at least {p.min_revisions} ACTIVE revisions",
-                      actual=found)
+                      f"revision{'s' if len(revisions) != 1 else ''} ({found}){apart}.",
+                      expected=f"at least {p.min_revisions} ACTIVE revisions of {p.family}",
+                      actual=found + apart)
     newest = aws.ecs.describe_task_definition(
         taskDefinition=f"{p.family}:{revisions[-1]}")["taskDefinition"]
-    before = aws.ecs.describe_task_definition(
-        taskDefinition=f"{p.family}:{revisions[-2]}")["taskDefinition"]
     value = _env(newest, p.container).get(p.environment)
     if not value:
         return failed(f"{p.family}:{revisions[-1]} does not set {p.environment} in container "
                       f"{p.container}.",
                       expected=f"environment variable {p.environment} in the newest revision",
                       actual="set: " + (", ".join(_env(newest, p.container)) or "nothing"))
-    if _env(before, p.container).get(p.environment) == value:
-        return failed(f"{p.family}:{revisions[-1]} is no change from {p.family}:"
-                      f"{revisions[-2]}: both set {p.environment}={value}.",
-                      expected=f"the newest revision changes {p.environment}",
-                      actual=f"both revisions set {p.environment}={value}")
-    return passed(f"{p.family} has ACTIVE revisions {found}; {p.family}:{revisions[-1]} sets "
-                  f"{p.environment}={value}, {p.family}:{revisions[-2]} still runs as it was.")
+    for revision in reversed(revisions[:-1]):  # registering twice adds a revision, harmlessly
+        before = aws.ecs.describe_task_definition(
+            taskDefinition=f"{p.family}:{revision}")["taskDefinition"]
+        old = _env(before, p.container).get(p.environment)
+        if old != value:
+            was = f"{p.environment}={old}" if old else f"no {p.environment}"
+            return passed(f"{p.family} has ACTIVE revisions {found}; {p.family}:{revisions[-1]} "
+                          f"sets {p.environment}={value}, {p.family}:{revision} ({was}) still "
+                          f"runs as it was.")
+    earlier = ", ".join(f"{p.family}:{r}" for r in revisions[:-1])
+    return failed(f"{p.family}:{revisions[-1]} is no change: every earlier revision ({earlier}) "
+                  f"sets {p.environment}={value} as well.",
+                  expected=f"an earlier revision without {p.environment}={value}",
+                  actual=f"every revision sets {p.environment}={value}")
 
 
 # --- tasks ---------------------------------------------------------------------------------
@@ -480,6 +539,39 @@ def _host_ports(task: dict[str, Any], container: str, port: int) -> list[int]:
 
 def _task_id(task: dict[str, Any]) -> str:
     return task["taskArn"].rsplit("/", 1)[-1]
+
+
+CRASHED = ("EssentialContainerExited", "TaskFailedToStart")
+"""Stop codes of a task that failed by itself, rather than being stopped or losing its host."""
+
+
+def _fit_problem(aws: ReadOnlyAws, cluster: str, definition_ref: str) -> str | None:
+    """Why a task of this definition fits on none of the cluster's registered instances, in
+    words (run-task then answers RESOURCE:MEMORY or RESOURCE:CPU); None when it fits one, or
+    when there is no instance to compare with."""
+    definition = latest_definition(aws, definition_ref)
+    sizes = [(_resource(c, "CPU"), _resource(c, "MEMORY"))
+             for c in container_instances(aws, cluster) if c.get("status") == "ACTIVE"]
+    if definition is None or not sizes:
+        return None
+    containers = definition.get("containerDefinitions", [])
+    memory = int(definition.get("memory") or 0) or sum(
+        int(c.get("memory") or c.get("memoryReservation") or 0) for c in containers)
+    cpu = int(definition.get("cpu") or 0) or sum(int(c.get("cpu") or 0) for c in containers)
+    if any(cpu <= free_cpu and memory <= free_memory for free_cpu, free_memory in sizes):
+        return None
+    name = f"{definition['family']}:{definition['revision']}"
+    most_cpu, most_memory = max(size[0] for size in sizes), max(size[1] for size in sizes)
+    needs = []
+    if memory > most_memory:
+        needs.append(f"{memory} MiB of memory, more than any of its instances registers "
+                     f"({most_memory} MiB), so ECS answers RESOURCE:MEMORY")
+    if cpu > most_cpu:
+        needs.append(f"{cpu} CPU units, more than any of its instances registers ({most_cpu}), "
+                     f"so ECS answers RESOURCE:CPU")
+    if not needs:
+        return None
+    return f"{name} asks for " + "; and ".join(needs)
 
 
 @check("ecs.task_dynamic_port", title="A task runs on a dynamic host port",
@@ -510,12 +602,27 @@ def task_dynamic_port(aws: ReadOnlyAws, p: TaskPortParams) -> Result:
             f"per instance ({per_instance} instance{'s' if per_instance != 1 else ''} used), "
             f"and ECS leaves further tasks unplaced (RESOURCE:PORTS).",
             expected=expected, actual=f"host port {', '.join(map(str, fixed))}")
+    waiting = tasks[0]["taskDefinitionArn"] if tasks else p.family
+    too_big = _fit_problem(aws, p.cluster, waiting)
+    if too_big:
+        return failed(f"No {p.family} task can run on {p.cluster}: {too_big}.",
+                      expected=expected, actual=too_big)
     if tasks:
         states = ", ".join(sorted({t.get("lastStatus", "?") for t in tasks}))
         return failed(f"The {p.family} task on {p.cluster} is {states}, not RUNNING yet; "
                       "describe it again in a few seconds.", expected=expected,
                       actual=f"lastStatus {states}")
     stopped = _tasks(aws, p.cluster, p.family, "STOPPED")
+    ran = [(t, port) for t in stopped if t.get("startedAt")
+           and t.get("stopCode") not in CRASHED
+           for port in _host_ports(t, p.container, p.container_port) if low <= port <= high]
+    if ran:  # a one-off task does not last: its host may be scaled in, or you stopped it
+        task, port = max(ran, key=lambda item: str(item[0].get("startedAt")))
+        reason = (task.get("stoppedReason") or "no reason given").rstrip(".")
+        return passed(f"Task {_task_id(task)} ({task['taskDefinitionArn'].rsplit('/', 1)[-1]}) "
+                      f"ran on {p.cluster} with container port {p.container_port} on host port "
+                      f"{port}, a dynamic port ({low}-{high}); it has stopped since ({reason}). "
+                      f"run-task starts another.")
     if stopped:
         reason = stopped[0].get("stoppedReason") or "no reason given"
         return failed(f"The last {p.family} task on {p.cluster} stopped: {reason}.",

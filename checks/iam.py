@@ -226,8 +226,35 @@ def role_has_managed_policy(aws: ReadOnlyAws, p: ManagedPolicyParams) -> Result:
     problem = managed_policy_problem(attached_policy_arns(aws, p.role), p.policy)
     if problem is not None:
         reason, expected, actual = problem
+        elsewhere = _attached_elsewhere(aws, p.policy, p.role)
+        if elsewhere:
+            reason += f"; it is attached to {elsewhere} instead"
+            actual += f" (the policy is attached to {elsewhere})"
         return failed(f"Role {p.role} {reason}.", expected=expected, actual=actual)
     return passed(f"Role {p.role} has {managed_policy_described(p.policy)} attached.")
+
+
+def _attached_elsewhere(aws: ReadOnlyAws, wanted: str, role: str) -> str | None:
+    """Words naming the other roles (and users, groups) the wanted managed policy is attached
+    to, or None: a policy attached to the wrong role is a mistake worth naming."""
+    if wanted.startswith("arn:"):
+        arn = wanted
+    else:
+        path, _, name = wanted.strip("/").rpartition("/")
+        if not path:
+            return None  # a bare name without its path: its ARN is not known for sure
+        arn = f"arn:aws:iam::aws:policy/{path}/{name}"
+    try:
+        entities = aws.iam.list_entities_for_policy(PolicyArn=arn)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    named = [f"role {r['RoleName']}" for r in entities.get("PolicyRoles", [])
+             if r["RoleName"] != role]
+    named += [f"user {u['UserName']}" for u in entities.get("PolicyUsers", [])]
+    named += [f"group {g['GroupName']}" for g in entities.get("PolicyGroups", [])]
+    return ", ".join(named) or None
 
 
 class InstanceProfileParams(Params):
@@ -269,10 +296,30 @@ def service_linked_role_present(aws: ReadOnlyAws, p: ServiceLinkedParams) -> Res
     roles = aws.iam.paginate("list_roles", "Roles", PathPrefix=prefix)
     names = [r["RoleName"] for r in roles]
     if p.name not in names:
+        expected = f"role {p.name} under path {prefix}"
+        if names:
+            return failed(f"The service-linked role {p.name} for {p.service} does not exist.",
+                          expected=expected, actual="found " + ", ".join(names))
+        same_name = find_role(aws, p.name)
+        if same_name is not None:  # made with create-role: an ordinary role, not the SLR
+            path = same_name.get("Path", "/")
+            return failed(
+                f"Role {p.name} exists at path {path}, so it is an ordinary role made with "
+                f"create-role, not the service-linked role of {p.service}; it also takes the "
+                f"name, so create-service-linked-role answers that the name has been taken. "
+                f"Delete it, then run create-service-linked-role --aws-service-name "
+                f"{p.service}.",
+                expected=expected, actual=f"an ordinary role {p.name} at path {path}")
+        others = [f"{r['RoleName']} (for {r['Path'].split('/')[2]})" for r in aws.iam.paginate(
+            "list_roles", "Roles", PathPrefix="/aws-service-role/")
+            if r.get("Path", "").count("/") >= 3]
+        seen = (f"; the service-linked roles here are for other services: {', '.join(others)}"
+                if others else "")
         return failed(
-            f"The service-linked role {p.name} for {p.service} does not exist.",
-            expected=f"role {p.name} under path {prefix}",
-            actual=("found " + ", ".join(names)) if names else "no service-linked role for it",
+            f"The service-linked role {p.name} for {p.service} does not exist{seen}.",
+            expected=expected,
+            actual="no service-linked role for it" + (
+                f" (found only {', '.join(others)})" if others else ""),
         )
     return passed(f"Service-linked role {p.name} exists for {p.service}.")
 
@@ -290,15 +337,24 @@ def role_may_call(aws: ReadOnlyAws, p: MayCallParams) -> Result:
         return _missing_role(aws, p.role)
     policies = role_policies(aws, p.role)
     refused: list[str] = []
+    unallowed: list[str] = []
+    denied: list[str] = []
     for action in p.actions:
         verdict = evaluate(policies, action, p.resource)
         if not verdict.allowed:
             why = f" by {verdict.matched}" if verdict.decision is Decision.EXPLICIT_DENY else ""
             refused.append(f"{action} {verdict.decision.value}{why}")
+            if verdict.decision is Decision.EXPLICIT_DENY:
+                denied.append(f"{action} {verdict.decision.value}{why}")
+            else:
+                unallowed.append(action)
     on = "" if p.resource == "*" else f" on {p.resource}"
     if refused:
+        pronoun = "it" if len(unallowed) == 1 else "them"
+        parts = ([f"{', '.join(unallowed)} {Decision.IMPLICIT_DENY.value} (no statement of its "
+                  f"policies allows {pronoun})"] if unallowed else []) + denied
         return failed(
-            f"Role {p.role} may not call {', '.join(refused)}{on}.",
+            f"Role {p.role} may not call what it needs{on}: {'; '.join(parts)}.",
             expected="allowed: " + ", ".join(p.actions) + on,
             actual="; ".join(refused) if policies else "the role has no policies",
         )

@@ -29,6 +29,13 @@ class LogGroupParams(Params):
 def log_group(aws: ReadOnlyAws, p: LogGroupParams) -> Result:
     group = find_log_group(aws, p.log_group)
     if group is None:
+        variant = p.log_group[1:] if p.log_group.startswith("/") else "/" + p.log_group
+        if find_log_group(aws, variant) is not None:
+            return failed(f"Log group {p.log_group} does not exist, but {variant} does: the "
+                          f"leading / is part of a log group's name, so the awslogs driver "
+                          f"looking for {p.log_group} does not find it.",
+                          expected=f"a log group named {p.log_group}",
+                          actual=f"only {variant}")
         prefix = p.log_group.rsplit("/", 1)[0] + "/" if "/" in p.log_group.strip("/") else ""
         nearby = [g["logGroupName"] for g in
                   aws.logs.paginate("describe_log_groups", "logGroups",
@@ -39,9 +46,12 @@ def log_group(aws: ReadOnlyAws, p: LogGroupParams) -> Result:
                       actual="no such log group" + seen)
     retention = group.get("retentionInDays")
     if p.retention_days is not None and retention != p.retention_days:
-        found = f"{retention} days" if retention else "never expire (no retention policy)"
-        return failed(f"Log group {p.log_group} keeps its logs for {found}.",
+        if retention:
+            return failed(f"Log group {p.log_group} keeps its logs for {retention} days.",
+                          expected=f"a retention of {p.retention_days} days",
+                          actual=f"logs kept {retention} days")
+        return failed(f"Log group {p.log_group} never expires its logs (no retention policy).",
                       expected=f"a retention of {p.retention_days} days",
-                      actual=f"logs {found}")
+                      actual="logs never expire (no retention policy)")
     kept = f"{retention} days" if retention else "for ever"
     return passed(f"Log group {p.log_group} exists; logs are kept {kept}.")

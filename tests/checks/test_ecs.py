@@ -122,7 +122,11 @@ def test_cluster_active_fails_and_names_other_clusters(sandbox: Target, aws: Aws
 def test_cluster_active_fails_for_a_deleted_cluster(sandbox: Target, aws: Aws) -> None:
     aws.ecs.create_cluster(clusterName=CLUSTER)
     aws.ecs.delete_cluster(cluster=CLUSTER)
-    assert run(sandbox, "ecs.cluster_active", cluster=CLUSTER).status is Status.FAILED
+    aws.ecs.create_cluster(clusterName="default")
+    result = run(sandbox, "ecs.cluster_active", cluster=CLUSTER)
+    assert result.status is Status.FAILED
+    assert result.message == ("Cluster kata-cluster was deleted: its status is INACTIVE "
+                              "(clusters here: default). Create it again with create-cluster.")
 
 
 # --- capacity_provider ---------------------------------------------------------------------
@@ -176,6 +180,54 @@ def test_capacity_provider_is_discovered_under_a_generated_name(
     result = run(sandbox, "ecs.capacity_provider", **CP)
     assert result.status is Status.PASSED, result.message
     assert "found as stack-CapacityProvider-X1Y2" in result.message
+
+
+def test_capacity_provider_discovery_never_takes_another_groups_provider(
+        sandbox: Target, aws: Aws) -> None:
+    build_capacity(aws, desired=0, provider=False)
+    aws.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="other-asg", MinSize=0, MaxSize=1, DesiredCapacity=0,
+        LaunchTemplate={"LaunchTemplateName": "kata-ecs-lt", "Version": "$Latest"},
+        VPCZoneIdentifier=",".join(default_subnets(aws)))
+    arn = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["other-asg"])[
+        "AutoScalingGroups"][0]["AutoScalingGroupARN"]
+    aws.ecs.create_capacity_provider(name="other-cp", autoScalingGroupProvider={
+        "autoScalingGroupArn": arn, "managedScaling": {"status": "ENABLED"}})
+    aws.ecs.put_cluster_capacity_providers(
+        cluster=CLUSTER, capacityProviders=["other-cp"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "other-cp"}])
+    result = run(sandbox, "ecs.capacity_provider", **CP, launch_template="kata-ecs-lt")
+    assert result.status is Status.FAILED
+    assert result.message == ("Capacity provider kata-cp does not exist (cluster kata-cluster "
+                              "has other-cp, which scales other-asg).")
+
+
+def test_capacity_provider_discovery_checks_a_discovered_groups_template(
+        sandbox: Target, aws: Aws) -> None:
+    build_capacity(aws, desired=0, provider=False)
+    aws.ec2.create_launch_template(LaunchTemplateName="other-lt", LaunchTemplateData={
+        "ImageId": ecs_ami(aws), "InstanceType": "t2.micro"})
+    aws.autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="other-asg", MinSize=0, MaxSize=1, DesiredCapacity=0,
+        LaunchTemplate={"LaunchTemplateName": "other-lt", "Version": "$Latest"},
+        VPCZoneIdentifier=",".join(default_subnets(aws)))
+    arn = aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["other-asg"])[
+        "AutoScalingGroups"][0]["AutoScalingGroupARN"]
+    aws.ecs.create_capacity_provider(name="other-cp", autoScalingGroupProvider={
+        "autoScalingGroupArn": arn, "managedScaling": {"status": "ENABLED"}})
+    aws.ecs.put_cluster_capacity_providers(
+        cluster=CLUSTER, capacityProviders=["other-cp"],
+        defaultCapacityProviderStrategy=[{"capacityProvider": "other-cp"}])
+    aws.autoscaling.delete_auto_scaling_group(AutoScalingGroupName="kata-ecs-asg")
+    mine = CP | {"capacity_provider": "kata-cp"}
+    # without the lab's template to compare, the cluster's only group is taken, and named
+    result = run(sandbox, "ecs.capacity_provider", **mine)
+    assert result.status is Status.PASSED, result.message
+    assert "found as other-asg, the group of capacity provider other-cp" in result.message
+    # with it, a group launching from another template is not the lab's group
+    result = run(sandbox, "ecs.capacity_provider", **mine, launch_template="kata-ecs-lt")
+    assert result.status is Status.FAILED
+    assert result.message.startswith("Capacity provider kata-cp does not exist")
 
 
 # --- instances_registered ------------------------------------------------------------------
@@ -253,6 +305,31 @@ def test_task_definition_fails_without_its_log_group(sandbox: Target, aws: Aws) 
     assert "log group /ecs/kata-web does not exist" in result.message
 
 
+def test_task_definition_awsvpc_is_named_without_blaming_its_host_port(
+        sandbox: Target, aws: Aws) -> None:
+    logs(sandbox).create_log_group(logGroupName=LOG_GROUP)
+    container = aws.ecs.describe_task_definition(taskDefinition=register(aws, host_port=80))[
+        "taskDefinition"]["containerDefinitions"]
+    aws.ecs.register_task_definition(
+        family=FAMILY, networkMode="awsvpc", executionRoleArn=ROLE_ARN + "ecsTaskExecutionRole",
+        taskRoleArn=ROLE_ARN + "kata-app-task-role", containerDefinitions=container)
+    result = run(sandbox, "ecs.task_definition", **TASK_DEFINITION)
+    assert result.status is Status.FAILED
+    assert result.actual == (
+        "network mode awsvpc, not bridge: each task then needs a network interface of its own, "
+        "and a t2.micro takes only 2, one of them the instance's, so one task fits per instance")
+
+
+def test_task_definition_names_an_awslogs_group_that_does_not_exist(
+        sandbox: Target, aws: Aws) -> None:
+    logs(sandbox).create_log_group(logGroupName=LOG_GROUP)
+    register(aws, log_group="/ecs/web")
+    result = run(sandbox, "ecs.task_definition", **TASK_DEFINITION)
+    assert result.status is Status.FAILED
+    assert result.actual == ("awslogs-group /ecs/web, not /ecs/kata-web (and log group /ecs/web "
+                             "does not exist, so the container cannot start)")
+
+
 def test_task_definition_fails_for_a_missing_family(sandbox: Target, aws: Aws) -> None:
     result = run(sandbox, "ecs.task_definition", **TASK_DEFINITION)
     assert result.status is Status.FAILED
@@ -277,6 +354,39 @@ def test_revisions_fail_with_one_revision(sandbox: Target, aws: Aws) -> None:
     result = run(sandbox, "ecs.task_definition_revisions", **REVISIONS)
     assert result.status is Status.FAILED
     assert "1 ACTIVE revision (kata-web:1)" in result.message
+
+
+def test_revisions_pass_when_the_change_was_registered_twice(sandbox: Target, aws: Aws) -> None:
+    register(aws)
+    register(aws, environment={"APP_VERSION": "2"})
+    register(aws, environment={"APP_VERSION": "2"})
+    result = run(sandbox, "ecs.task_definition_revisions", **REVISIONS)
+    assert result.status is Status.PASSED, result.message
+    assert ("kata-web:3 sets APP_VERSION=2, kata-web:1 (no APP_VERSION) still runs as it was"
+            in result.message)
+
+
+def test_revisions_fail_when_no_revision_changes_the_variable(
+        sandbox: Target, aws: Aws) -> None:
+    register(aws, environment={"APP_VERSION": "2"})
+    register(aws, environment={"APP_VERSION": "2"})
+    result = run(sandbox, "ecs.task_definition_revisions", **REVISIONS)
+    assert result.status is Status.FAILED
+    assert result.message == ("kata-web:2 is no change: every earlier revision (kata-web:1) sets "
+                              "APP_VERSION=2 as well.")
+
+
+def test_revisions_name_a_new_family_made_by_mistake(sandbox: Target, aws: Aws) -> None:
+    register(aws)
+    container = aws.ecs.describe_task_definition(taskDefinition=FAMILY)["taskDefinition"][
+        "containerDefinitions"]
+    aws.ecs.register_task_definition(family=FAMILY + "-v2", containerDefinitions=container)
+    result = run(sandbox, "ecs.task_definition_revisions", **REVISIONS)
+    assert result.status is Status.FAILED
+    assert result.message == (
+        "Task definition family kata-web has 1 ACTIVE revision (kata-web:1); kata-web-v2 is "
+        "another family: a new family name starts again at revision 1, it does not add a "
+        "revision to kata-web.")
 
 
 def test_revisions_fail_without_the_variable(sandbox: Target, aws: Aws) -> None:
@@ -333,3 +443,41 @@ def test_task_dynamic_port_fails_without_a_task(sandbox: Target, aws: Aws) -> No
     result = run(sandbox, "ecs.task_dynamic_port", **PORT)
     assert result.status is Status.FAILED
     assert result.message == "No kata-web task runs on kata-cluster."
+
+
+def test_task_dynamic_port_names_a_task_too_big_for_any_instance(
+        sandbox: Target, aws: Aws) -> None:
+    build_capacity(aws)
+    aws.advance(70)
+    register(aws, memory=1024)
+    answer = aws.ecs.run_task(cluster=CLUSTER, taskDefinition=FAMILY, count=1)
+    assert {f["reason"] for f in answer["failures"]} == {"RESOURCE:MEMORY"}
+    aws.advance(15)
+    result = run(sandbox, "ecs.task_dynamic_port", **PORT)
+    assert result.status is Status.FAILED
+    assert result.message == (
+        "No kata-web task can run on kata-cluster: kata-web:1 asks for 1024 MiB of memory, more "
+        "than any of its instances registers (982 MiB), so ECS answers RESOURCE:MEMORY.")
+    register(aws)  # a revision that fits: the newest is judged
+    aws.ecs.run_task(cluster=CLUSTER, taskDefinition=FAMILY, count=1)
+    aws.advance(15)
+    assert run(sandbox, "ecs.task_dynamic_port", **PORT).status is Status.PASSED
+
+
+def test_task_dynamic_port_passes_for_a_task_that_ran_and_lost_its_host(
+        sandbox: Target, aws: Aws) -> None:
+    build_capacity(aws)
+    aws.advance(70)
+    register(aws)
+    task = aws.ecs.run_task(cluster=CLUSTER, taskDefinition=FAMILY, count=1)["tasks"][0]
+    aws.advance(15)
+    host = aws.ecs.describe_container_instances(
+        cluster=CLUSTER, containerInstances=[task["containerInstanceArn"]])[
+        "containerInstances"][0]["ec2InstanceId"]
+    aws.ec2.terminate_instances(InstanceIds=[host])  # e.g. managed scaling scaled it in
+    aws.advance(5)
+    result = run(sandbox, "ecs.task_dynamic_port", **PORT)
+    assert result.status is Status.PASSED, result.message
+    assert ("with container port 80 on host port 32768, a dynamic port (32768-60999); it has "
+            "stopped since (Host EC2 (instance ") in result.message
+    assert result.message.endswith(" terminated). run-task starts another.")

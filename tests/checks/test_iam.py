@@ -159,6 +159,29 @@ def test_managed_policy_fails_naming_what_is_attached(sandbox: Target, iam: Any)
     assert result.actual == "attached: AmazonECSTaskExecutionRolePolicy"
 
 
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+@pytest.mark.parametrize("wanted", [EXECUTION_POLICY,
+                                    "service-role/AmazonECSTaskExecutionRolePolicy"])
+def test_managed_policy_fails_naming_the_role_it_is_attached_to_instead(
+        sandbox: Target, iam: Any, wanted: str) -> None:
+    make_role(iam, "ecsTaskExecutionRole", "ecs-tasks.amazonaws.com")
+    make_role(iam, "kata-app-task-role", "ecs-tasks.amazonaws.com")
+    iam.attach_role_policy(RoleName="kata-app-task-role", PolicyArn=EXECUTION_POLICY)
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsTaskExecutionRole",
+                 policy=wanted)
+    assert result.status is Status.FAILED
+    assert result.message.endswith("AmazonECSTaskExecutionRolePolicy attached; it is attached "
+                                   "to role kata-app-task-role instead.")
+    assert result.actual == ("no managed policies attached (the policy is attached to role "
+                             "kata-app-task-role)")
+    iam.attach_role_policy(RoleName="ecsTaskExecutionRole", PolicyArn=EXECUTION_POLICY)
+    result = run(sandbox, "iam.role_has_managed_policy", role="ecsTaskExecutionRole",
+                 policy=wanted)
+    assert result.status is Status.PASSED, result.message
+
+
 LOOK_ALIKE = "arn:aws:iam::123456789012:policy/AmazonEC2ContainerServiceforEC2Role"
 
 
@@ -318,13 +341,38 @@ def test_service_linked_role_passes(sandbox: Target, iam: Any) -> None:
 
 
 def test_service_linked_role_missing(sandbox: Target, iam: Any) -> None:
+    result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
+                 name="AWSServiceRoleForECS")
+    assert result.status is Status.FAILED
+    assert result.message == ("The service-linked role AWSServiceRoleForECS for "
+                              "ecs.amazonaws.com does not exist.")
+    assert result.actual == "no service-linked role for it"
+
+
+def test_service_linked_role_an_ordinary_role_with_its_name_is_not_it(
+        sandbox: Target, iam: Any) -> None:
     # A role merely *named* like the SLR, outside the service-role path, is not the SLR.
     make_role(iam, "AWSServiceRoleForECS", "ecs.amazonaws.com")
     result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
                  name="AWSServiceRoleForECS")
     assert result.status is Status.FAILED
-    assert "AWSServiceRoleForECS" in result.message and "ecs.amazonaws.com" in result.message
-    assert result.actual == "no service-linked role for it"
+    assert result.message.startswith("Role AWSServiceRoleForECS exists at path /, so it is an "
+                                     "ordinary role made with create-role")
+    assert "create-service-linked-role --aws-service-name ecs.amazonaws.com" in result.message
+    assert result.actual == "an ordinary role AWSServiceRoleForECS at path /"
+
+
+def test_service_linked_role_missing_names_other_services_roles(
+        sandbox: Target, iam: Any) -> None:
+    iam.create_service_linked_role(AWSServiceName="ecs.application-autoscaling.amazonaws.com")
+    result = run(sandbox, "iam.service_linked_role_present", service="ecs.amazonaws.com",
+                 name="AWSServiceRoleForECS")
+    assert result.status is Status.FAILED
+    assert result.message == (
+        "The service-linked role AWSServiceRoleForECS for ecs.amazonaws.com does not exist; "
+        "the service-linked roles here are for other services: "
+        "AWSServiceRoleForApplicationAutoScaling_ECSService (for "
+        "ecs.application-autoscaling.amazonaws.com).")
 
 
 def test_service_linked_role_with_another_name(sandbox: Target, iam: Any) -> None:
@@ -369,6 +417,21 @@ def test_may_call_refused_without_policies(sandbox: Target, iam: Any) -> None:
     assert "ecsInstanceRole" in result.message
     assert "ecs:RegisterContainerInstance not allowed" in result.message
     assert result.actual == "the role has no policies"
+
+
+def test_may_call_says_plainly_which_actions_no_statement_allows(
+        sandbox: Target, iam: Any) -> None:
+    make_role(iam, "ecsTaskExecutionRole", "ecs-tasks.amazonaws.com")
+    iam.put_role_policy(RoleName="ecsTaskExecutionRole", PolicyName="pull-images",
+                        PolicyDocument=policy({"Effect": "Allow", "Resource": "*",
+                                               "Action": ["ecr:GetAuthorizationToken",
+                                                          "ecr:BatchGetImage"]}))
+    result = run(sandbox, "iam.role_may_call", role="ecsTaskExecutionRole",
+                 actions=["ecr:BatchGetImage", "logs:CreateLogStream", "logs:PutLogEvents"])
+    assert result.status is Status.FAILED
+    assert result.message == (
+        "Role ecsTaskExecutionRole may not call what it needs: logs:CreateLogStream, "
+        "logs:PutLogEvents not allowed (no statement of its policies allows them).")
 
 
 def test_may_call_scoped_to_a_resource(sandbox: Target, iam: Any) -> None:

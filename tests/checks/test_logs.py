@@ -34,3 +34,14 @@ def test_log_group_prefix_is_not_a_match(sandbox: Target) -> None:
     logs(sandbox).create_log_group(logGroupName=LOG_GROUP + "-old")
     result = run(sandbox, "logs.log_group", log_group=LOG_GROUP)
     assert result.status is Status.FAILED
+
+
+def test_log_group_without_its_leading_slash_is_named(sandbox: Target) -> None:
+    logs(sandbox).create_log_group(logGroupName="ecs/kata-web")
+    result = run(sandbox, "logs.log_group", log_group=LOG_GROUP, retention_days=7)
+    assert result.status is Status.FAILED
+    assert result.message.startswith("Log group /ecs/kata-web does not exist, but ecs/kata-web "
+                                      "does: the leading / is part of a log group's name")
+    assert result.actual == "only ecs/kata-web"
+    logs(sandbox).create_log_group(logGroupName=LOG_GROUP)
+    assert run(sandbox, "logs.log_group", log_group=LOG_GROUP).status is Status.PASSED

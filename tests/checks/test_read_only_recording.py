@@ -65,8 +65,8 @@ EXPECTED: dict[str, frozenset[str]] = {
         "elbv2:DescribeListeners", "elbv2:DescribeLoadBalancers", "elbv2:DescribeRules",
         "elbv2:DescribeTargetGroups", "elbv2:DescribeTargetHealth", "iam:GetInstanceProfile",
         "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetRole", "iam:GetRolePolicy",
-        "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:ListRoles",
-        "logs:DescribeLogGroups",
+        "iam:ListAttachedRolePolicies", "iam:ListEntitiesForPolicy", "iam:ListRolePolicies",
+        "iam:ListRoles", "logs:DescribeLogGroups",
     }),
     _EKS_FAMILY: frozenset({
         "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances",
@@ -79,7 +79,8 @@ EXPECTED: dict[str, frozenset[str]] = {
         "eks:DescribePodIdentityAssociation", "eks:ListAddons", "eks:ListClusters",
         "eks:ListFargateProfiles", "eks:ListNodegroups", "eks:ListPodIdentityAssociations",
         "iam:GetInstanceProfile", "iam:GetOpenIDConnectProvider", "iam:GetRole",
-        "iam:ListAttachedRolePolicies", "iam:ListOpenIDConnectProviders", "iam:ListRoles",
+        "iam:ListAttachedRolePolicies", "iam:ListEntitiesForPolicy",
+        "iam:ListOpenIDConnectProviders", "iam:ListRoles",
         "ssm:GetParameters",
     }),
 }
