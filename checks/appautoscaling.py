@@ -3,7 +3,10 @@ target-tracking, step and scheduled policies, and the scaling activities that pr
 
 An ECS service is a scalable target named ``service/<cluster>/<service>`` with the dimension
 ``ecs:service:DesiredCount``. A service made by CloudFormation has a generated name, so when
-the lab's name is not registered, the only ECS target in the cluster is judged instead.
+no service of the lab's name exists, discovery judges the target of the one service of the
+cluster behind the lab's target group (``target_group``), and says so. A target registered
+for any other service is never taken for the lab's: while the lab's service exists, or when
+no target group links another one to the lab, the check fails and names what it found.
 Activities are read with DescribeScalingActivities and the service's counts with
 DescribeServices, which AWS and the sandbox both answer, so the scaling steps are graded the
 same way on either.
@@ -64,12 +67,17 @@ def ecs_targets(aws: ReadOnlyAws) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Found:
-    """The scalable target judged for a service, and whether discovery picked it."""
+    """The scalable target judged for a service, and the target group that led discovery to
+    it (None: found by the lab's own name)."""
 
     target: dict[str, Any]
     cluster: str
     service: str
-    discovered: bool
+    via: str | None = None
+
+    @property
+    def discovered(self) -> bool:
+        return self.via is not None
 
     @property
     def resource(self) -> str:
@@ -80,25 +88,72 @@ class Found:
         return f"service {self.service} in {self.cluster}"
 
 
-def find_target(aws: ReadOnlyAws, cluster: str, service: str) -> Found | None:
-    """The target for ``service/<cluster>/<service>``; else the only ECS target in the cluster
-    (a service with a generated name); else None."""
-    targets = ecs_targets(aws)
-    wanted = resource_id(cluster, service)
-    for target in targets:
-        if target["ResourceId"] == wanted:
-            return Found(target, cluster, service, False)
-    in_cluster = [t for t in targets if t["ResourceId"].startswith(f"service/{cluster}/")]
-    if len(in_cluster) == 1:
-        return Found(in_cluster[0], cluster, service_of(in_cluster[0]["ResourceId"]), True)
-    return None
+def _group_arn(aws: ReadOnlyAws, name: str) -> str | None:
+    try:
+        groups = aws.elbv2.describe_target_groups(Names=[name])["TargetGroups"]
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None
+        raise
+    return groups[0]["TargetGroupArn"] if groups else None
 
 
-def _no_target(aws: ReadOnlyAws, cluster: str, service: str) -> Result:
+def services_behind(aws: ReadOnlyAws, cluster: str, target_group: str) -> list[str]:
+    """Names of the cluster's ACTIVE services whose load balancer entries name the group."""
+    arn = _group_arn(aws, target_group)
+    if arn is None:
+        return []
+    try:
+        arns = aws.ecs.paginate("list_services", "serviceArns", cluster=cluster)
+    except ClientError as exc:
+        if is_not_found(exc) or "ClusterNotFound" in str(exc):
+            return []
+        raise
+    names = []
+    for start in range(0, len(arns), 10):
+        for item in aws.ecs.describe_services(cluster=cluster,
+                                              services=arns[start:start + 10])["services"]:
+            if item.get("status") == "ACTIVE" and any(
+                    lb.get("targetGroupArn") == arn for lb in item.get("loadBalancers") or []):
+                names.append(item["serviceName"])
+    return names
+
+
+def find_target(aws: ReadOnlyAws, cluster: str, service: str,
+                target_group: str | None = None) -> Found | None:
+    """The target for ``service/<cluster>/<service>``. Else, only when no service of that
+    name exists (a generated name), the target of the one service of the cluster behind
+    ``target_group``. Never the target of another service: None, and :func:`_no_target`
+    names what there is."""
+    targets = {t["ResourceId"]: t for t in ecs_targets(aws)}
+    wanted = targets.get(resource_id(cluster, service))
+    if wanted is not None:
+        return Found(wanted, cluster, service)
+    if not target_group or find_service(aws, cluster, service) is not None:
+        return None
+    behind = services_behind(aws, cluster, target_group)
+    if len(behind) != 1 or resource_id(cluster, behind[0]) not in targets:
+        return None
+    return Found(targets[resource_id(cluster, behind[0])], cluster, behind[0], target_group)
+
+
+def _no_target(aws: ReadOnlyAws, cluster: str, service: str,
+               target_group: str | None = None) -> Result:
+    """The lab's service is not scalable: name the targets that exist, and whose they are."""
     others = [t["ResourceId"] for t in ecs_targets(aws)]
+    in_cluster = [r for r in others if r.startswith(f"service/{cluster}/")]
+    message = (f"Service {service} in {cluster} is not registered with Application Auto "
+               "Scaling, so no policy can change its desired count.")
+    if in_cluster:
+        whose = ", ".join(f"{r} (service {service_of(r)})" for r in in_cluster)
+        message += (f" The scalable target{'s' if len(in_cluster) > 1 else ''} found in "
+                    f"{cluster} belong{'' if len(in_cluster) > 1 else 's'} to another "
+                    f"service: {whose}; that does not make {service} scalable.")
+        if target_group and find_service(aws, cluster, service) is None:
+            message += (f" No service named {service} exists, and none of the cluster's "
+                        f"services behind target group {target_group} is registered.")
     return failed(
-        f"Service {service} in {cluster} is not registered with Application Auto Scaling, so "
-        "no policy can change its desired count.",
+        message,
         expected=f"a scalable target {resource_id(cluster, service)} ({DIMENSION})",
         actual=("scalable targets only for " + ", ".join(others)) if others
         else "no ECS scalable target",
@@ -132,16 +187,23 @@ def _cap(text: str) -> str:
 
 
 def _where(found: Found) -> str:
-    """'' for the lab's own name, or a note that discovery chose another service."""
-    return f" (found by discovery: {found.resource})" if found.discovered else ""
+    """'' for the lab's own name, or what discovery found and why it is the lab's service."""
+    return (f" (found by discovery: {found.resource}, the service behind target group "
+            f"{found.via})" if found.discovered else "")
+
+
+class ServiceParams(Params):
+    cluster: str
+    service: str
+    target_group: str | None = Field(
+        default=None, description="discovery: when no service of the lab's name exists, the "
+                                  "one service of the cluster behind this target group")
 
 
 # --------------------------------------------------------------------------- scalable target
 
 
-class ScalableTargetParams(Params):
-    cluster: str
-    service: str
+class ScalableTargetParams(ServiceParams):
     min_capacity: int = Field(ge=0)
     max_capacity: int = Field(ge=0)
 
@@ -155,9 +217,9 @@ _SUSPENDED = (("DynamicScalingOutSuspended", "scale-out by policies"),
        "right limits", params=ScalableTargetParams,
        hint="register-scalable-target sets the range (min and max tasks) scaling may use.")
 def scalable_target(aws: ReadOnlyAws, p: ScalableTargetParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
     low, high = found.target.get("MinCapacity"), found.target.get("MaxCapacity")
     service = find_service(aws, found.cluster, found.service)
     if service is None:
@@ -180,9 +242,14 @@ def scalable_target(aws: ReadOnlyAws, p: ScalableTargetParams) -> Result:
             f"wants only {desired}: the minimum is above the current desired count.",
             expected=f"a minimum of at most {desired}, or a desired count inside the range",
             actual=f"min {low}, desired count {desired}")
+    scheduled = None
     if (low, high) != (p.min_capacity, p.max_capacity):
+        scheduled = _scheduled_limits(aws, found, p.min_capacity, p.max_capacity)
+    if (low, high) != (p.min_capacity, p.max_capacity) and scheduled is None:
+        frozen = (" Min equals max, so no policy can ever change the desired count."
+                  if low == high and p.min_capacity != p.max_capacity else "")
         return failed(
-            f"Scalable target {found.resource} has the wrong limits{_where(found)}.",
+            f"Scalable target {found.resource} has the wrong limits{_where(found)}.{frozen}",
             expected=f"min {p.min_capacity}, max {p.max_capacity}",
             actual=_limits(found.target))
     state = found.target.get("SuspendedState") or {}
@@ -192,16 +259,47 @@ def scalable_target(aws: ReadOnlyAws, p: ScalableTargetParams) -> Result:
             f"Scaling of {found.resource} is suspended: {', '.join(paused)}.",
             expected="nothing suspended", actual="suspended: " + ", ".join(paused),
             hint="register-scalable-target --suspended-state with every flag false resumes it.")
+    moved = (f"; scheduled action {scheduled} has set these limits in place of min "
+             f"{p.min_capacity}, max {p.max_capacity}" if scheduled else "")
     return passed(f"{_cap(found.label)} scales between {low} and {high} tasks (now {desired})"
-                  f"{_where(found)}.")
+                  f"{moved}{_where(found)}.")
+
+
+def scheduled_actions(aws: ReadOnlyAws, found: Found) -> list[dict[str, Any]]:
+    return aws.client("application-autoscaling").paginate(
+        "describe_scheduled_actions", "ScheduledActions", ServiceNamespace=NAMESPACE,
+        ResourceId=found.resource, ScalableDimension=DIMENSION)
+
+
+def activities(aws: ReadOnlyAws, found: Found) -> list[dict[str, Any]]:
+    """The target's scaling activities, oldest first."""
+    raw = aws.client("application-autoscaling").paginate(
+        "describe_scaling_activities", "ScalingActivities", ServiceNamespace=NAMESPACE,
+        ResourceId=found.resource, ScalableDimension=DIMENSION)
+    return sorted(raw, key=lambda a: a["StartTime"].timestamp()
+                  if isinstance(a.get("StartTime"), datetime) else 0.0)
+
+
+def _scheduled_limits(aws: ReadOnlyAws, found: Found, low: int, high: int) -> str | None:
+    """The scheduled action whose run gave the target its current limits, starting from the
+    registered ``low``/``high`` (a later step's action legitimately moves them), or None."""
+    current = (found.target.get("MinCapacity"), found.target.get("MaxCapacity"))
+    ran = [str(a.get("Cause", "")) for a in activities(aws, found)
+           if a.get("StatusCode") == "Successful"]
+    for action in scheduled_actions(aws, found):
+        wanted = action.get("ScalableTargetAction") or {}
+        limits = (wanted.get("MinCapacity", low), wanted.get("MaxCapacity", high))
+        name = action["ScheduledActionName"]
+        if limits == current and any("scheduled action" in cause and name in cause
+                                     for cause in ran):
+            return name
+    return None
 
 
 # --------------------------------------------------------------------------- target tracking
 
 
-class TargetTrackingParams(Params):
-    cluster: str
-    service: str
+class TargetTrackingParams(ServiceParams):
     metric: str = Field(default="ECSServiceAverageCPUUtilization",
                         description="the predefined metric type")
     target: float = Field(gt=0, description="the target value, e.g. 50 (percent)")
@@ -220,9 +318,9 @@ def _tracked(policy: dict[str, Any]) -> str:
        hint="put-scaling-policy --policy-type TargetTrackingScaling with a "
             "PredefinedMetricSpecification and a TargetValue.")
 def target_tracking_policy(aws: ReadOnlyAws, p: TargetTrackingParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
     every = policies(aws, found)
     tracking = [x for x in every if x.get("PolicyType") == "TargetTrackingScaling"]
     if not tracking:
@@ -243,7 +341,11 @@ def target_tracking_policy(aws: ReadOnlyAws, p: TargetTrackingParams) -> Result:
     if not right:
         values = ", ".join(f"{name} targets {float(c.get('TargetValue', 0)):g}"
                            for name, c in config_of.items())
-        return failed(f"The target-tracking policy of {found.label} aims at the wrong value.",
+        fraction = (f" TargetValue is a percentage: {p.target:g} means {p.target:g}%, not a "
+                    "fraction of 1." if p.target >= 1 and all(
+                        float(c.get("TargetValue", 0)) < 1 for c in config_of.values()) else "")
+        return failed(f"The target-tracking policy of {found.label} aims at the wrong "
+                      f"value.{fraction}",
                       expected=f"TargetValue {p.target:g} ({p.metric})", actual=values)
     name = right[0]
     config = config_of[name]
@@ -252,6 +354,19 @@ def target_tracking_policy(aws: ReadOnlyAws, p: TargetTrackingParams) -> Result:
             f"Policy {name} never scales {found.label} in: DisableScaleIn is true.",
             expected="scale-in enabled (DisableScaleIn false), so idle tasks are removed",
             actual="DisableScaleIn true")
+    policy = next(x for x in on_metric if x["PolicyName"] == name)
+    gone = _missing_alarms(aws, policy)
+    if gone:
+        return failed(
+            f"Policy {name} of {found.label} has lost its alarm{'s' if len(gone) > 1 else ''} "
+            f"{', '.join(gone)}: the policy owns {'them' if len(gone) > 1 else 'it'} (DO NOT "
+            f"EDIT OR DELETE), and without {'them' if len(gone) > 1 else 'it'} it cannot "
+            f"scale {_alarm_duty(gone)}.",
+            expected="the policy's AlarmHigh" + ("" if config.get("DisableScaleIn")
+                                                 else " and AlarmLow") + " in CloudWatch",
+            actual="missing: " + ", ".join(gone),
+            hint="Put the policy again (same put-scaling-policy command): Application Auto "
+                 "Scaling creates its alarms anew.")
     cooldowns = ", ".join(f"{label} cooldown {config[key]} s" for key, label in
                           (("ScaleOutCooldown", "scale-out"), ("ScaleInCooldown", "scale-in"))
                           if key in config)
@@ -259,12 +374,28 @@ def target_tracking_policy(aws: ReadOnlyAws, p: TargetTrackingParams) -> Result:
                   + (f" ({cooldowns})" if cooldowns else "") + f"{_where(found)}.")
 
 
+def _missing_alarms(aws: ReadOnlyAws, policy: dict[str, Any]) -> list[str]:
+    """Names of the alarms the policy lists that CloudWatch no longer has."""
+    names = [a["AlarmName"] for a in policy.get("Alarms") or [] if a.get("AlarmName")]
+    if not names:
+        return []
+    there: set[str] = set()
+    for start in range(0, len(names), 100):
+        there.update(a["AlarmName"] for a in aws.cloudwatch.describe_alarms(
+            AlarmNames=names[start:start + 100]).get("MetricAlarms", []))
+    return [n for n in names if n not in there]
+
+
+def _alarm_duty(names: list[str]) -> str:
+    duties = {"out" if "-AlarmHigh-" in n else "in" if "-AlarmLow-" in n else "" for n in names}
+    return {frozenset({"out"}): "out", frozenset({"in"}): "in"}.get(frozenset(duties),
+                                                                     "out or in")
+
+
 # --------------------------------------------------------------------------- step scaling
 
 
-class StepScalingParams(Params):
-    cluster: str
-    service: str
+class StepScalingParams(ServiceParams):
     direction: Literal["out", "in"] = Field(
         default="out", description="out: steps add tasks above the alarm threshold")
 
@@ -321,9 +452,9 @@ def _describe_steps(config: dict[str, Any]) -> str:
        hint="put-scaling-policy --policy-type StepScaling with StepAdjustments whose bounds are "
             "relative to the alarm's threshold.")
 def step_scaling_policy(aws: ReadOnlyAws, p: StepScalingParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
     every = policies(aws, found)
     stepped = [x for x in every if x.get("PolicyType") == "StepScaling"]
     if not stepped:
@@ -368,10 +499,161 @@ def step_scaling_policy(aws: ReadOnlyAws, p: StepScalingParams) -> Result:
 # --------------------------------------------------------------------------- scheduled actions
 
 
-class ScheduledParams(Params):
-    cluster: str
-    service: str
+class ScheduledParams(ServiceParams):
     kind: Literal["cron", "rate", "at"] = "cron"
+    action: str | None = Field(default=None, description="the action's name: with it, that "
+                               "action is judged against the parameters below")
+    schedule: str | None = Field(default=None, description="e.g. cron(0 8 ? * MON-FRI *); two "
+                                 "cron expressions match when they fire at the same times")
+    timezone: str = Field(default="UTC", description="the action's expected time zone")
+    min_capacity: int | None = Field(default=None, ge=0)
+    max_capacity: int | None = Field(default=None, ge=0)
+
+
+_DAYS = {d: n for n, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), 1)}
+_MONTHS = {m: n for n, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG",
+                                        "SEP", "OCT", "NOV", "DEC"), 1)}
+_CRON_FIELDS: tuple[tuple[str, int, int, dict[str, int] | None], ...] = (
+    ("minute", 0, 59, None), ("hour", 0, 23, None), ("day of month", 1, 31, None),
+    ("month", 1, 12, _MONTHS), ("day of week", 1, 7, _DAYS), ("year", 1970, 2199, None))
+_UTC = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU", "UNIVERSAL", "ETC/UNIVERSAL"}
+
+
+def _cron_value(text: str, names: dict[str, int] | None) -> int:
+    return names[text.upper()] if names and text.upper() in names else int(text)
+
+
+def _cron_set(text: str, low: int, high: int,
+              names: dict[str, int] | None) -> frozenset[int] | None:
+    """The values one cron field allows; None for any (``*``, ``?`` or the whole range).
+    Raises ValueError on what is not compared by value (L, W, #)."""
+    if text in ("*", "?"):
+        return None
+    allowed: set[int] = set()
+    for part in text.split(","):
+        part, _, every = part.partition("/")
+        step = int(every) if every else 1
+        if part in ("*", ""):
+            first, last = low, high
+        elif "-" in part:
+            first_text, last_text = part.split("-", 1)
+            first, last = _cron_value(first_text, names), _cron_value(last_text, names)
+        else:
+            first = _cron_value(part, names)
+            last = high if every else first
+        allowed.update(range(first, last + 1, step))
+    return None if allowed >= set(range(low, high + 1)) else frozenset(allowed)
+
+
+def _cron(schedule: str | None) -> list[frozenset[int] | None] | None:
+    """A cron(...) expression as the values of its six fields, or None (not cron, or a form
+    compared as text)."""
+    found = re.fullmatch(r"\s*cron\((.*)\)\s*", schedule or "")
+    fields = found[1].split() if found else []
+    if len(fields) != len(_CRON_FIELDS):
+        return None
+    try:
+        return [_cron_set(text, low, high, names)
+                for text, (_, low, high, names) in zip(fields, _CRON_FIELDS, strict=True)]
+    except ValueError:
+        return None
+
+
+def same_schedule(actual: str | None, expected: str) -> bool:
+    mine, theirs = _cron(actual), _cron(expected)
+    if mine is not None and theirs is not None:
+        return mine == theirs
+    return " ".join(str(actual or "").split()) == " ".join(expected.split())
+
+
+def _render(values: frozenset[int] | None, names: dict[str, int] | None) -> str:
+    if values is None:
+        return "any"
+    label = {n: t for t, n in (names or {}).items()}
+    runs: list[list[int]] = []
+    for value in sorted(values):
+        if runs and value == runs[-1][-1] + 1:
+            runs[-1].append(value)
+        else:
+            runs.append([value])
+    words = [label.get(r[0], str(r[0])) if len(r) == 1 else
+             f"{label.get(r[0], str(r[0]))}-{label.get(r[-1], str(r[-1]))}" for r in runs]
+    return ",".join(words)
+
+
+def _schedule_difference(actual: str, expected: str) -> str:
+    """In words, where a cron schedule fires otherwise than the expected one."""
+    mine, theirs = _cron(actual), _cron(expected)
+    if mine is None or theirs is None:
+        return f"schedule {actual}, not {expected}"
+    texts = re.fullmatch(r"\s*cron\((.*)\)\s*", actual)[1].split()  # type: ignore[index]  # _cron(actual) matched it
+    parts = []
+    for (field, _, _, names), have, want, text in zip(_CRON_FIELDS, mine, theirs, texts,
+                                                       strict=True):
+        if have != want:
+            shown = _render(have, names)
+            note = (" (AWS cron numbers the days 1 = SUN to 7 = SAT)"
+                    if field == "day of week" and any(c.isdigit() for c in text) else "")
+            parts.append(f"{field} {text}" + (f" (= {shown})" if shown != text else "")
+                         + f", not {_render(want, names)}{note}")
+    return f"{actual} fires at other times: " + "; ".join(parts)
+
+
+def _zone(name: str | None) -> str:
+    return "UTC" if not name or name.upper() in _UTC else name
+
+
+def _action_words(schedule: str | None, zone: str | None, low: Any, high: Any) -> str:
+    limits = ", ".join(f"{word} {value}" for word, value in (("min", low), ("max", high))
+                       if value is not None) or "no limits"
+    return f"{schedule or 'any schedule'} ({_zone(zone)}): {limits}"
+
+
+def _judge_action(found: Found, actions: list[dict[str, Any]], p: ScheduledParams) -> Result:
+    """The named action (or, by discovery, one under another name that fires at the same
+    times in the same zone), judged against every expected setting."""
+    chosen = next((a for a in actions if a["ScheduledActionName"] == p.action), None)
+    how = ""
+    if chosen is None and p.schedule:
+        same = [a for a in actions if same_schedule(a.get("Schedule"), p.schedule)
+                and _zone(a.get("Timezone")) == _zone(p.timezone)]
+        if same:
+            chosen = same[0]
+            how = (f" (found by discovery: no action {p.action}; this one fires at "
+                   f"{p.schedule} {_zone(p.timezone)} too)")
+    expected = _action_words(p.schedule, p.timezone, p.min_capacity, p.max_capacity)
+    if chosen is None:
+        return failed(
+            f"{_cap(found.label)} has no scheduled action {p.action}{_where(found)}.",
+            expected=f"{p.action}: {expected}",
+            actual="; ".join(f"{a['ScheduledActionName']}: {a.get('Schedule')}"
+                             for a in actions) or "no scheduled action")
+    name = chosen["ScheduledActionName"]
+    schedule = str(chosen.get("Schedule") or "")
+    zone = chosen.get("Timezone")
+    wanted = chosen.get("ScalableTargetAction") or {}
+    low, high = wanted.get("MinCapacity"), wanted.get("MaxCapacity")
+    problems = []
+    if p.schedule and not same_schedule(schedule, p.schedule):
+        problems.append(_schedule_difference(schedule, p.schedule))
+    if _zone(zone) != _zone(p.timezone):
+        problems.append(f"it runs in time zone {_zone(zone)}, not {_zone(p.timezone)}")
+    for word, value, expect in (("minimum", low, p.min_capacity),
+                                ("maximum", high, p.max_capacity)):
+        if expect is not None and value != expect:
+            problems.append(f"it sets the {word} to {value}, not {expect}" if value is not None
+                            else f"it sets no {word} (the {word} would stay as it is, not "
+                                 f"{expect})")
+    if low is not None and high is not None and low > high:
+        problems.append(f"it sets min {low} above max {high}")
+    actual = _action_words(schedule, zone, low, high)
+    if problems:
+        return failed(f"Scheduled action {name}{how} of {found.label} is wrong: "
+                      + "; ".join(problems) + ".", expected=expected, actual=actual)
+    limits = ", ".join(f"{word} {value}" for word, value in (("min", low), ("max", high))
+                       if value is not None)
+    return passed(f"Scheduled action {name}{how} sets {limits} for {found.label} at {schedule} "
+                  f"({_zone(zone)}){_where(found)}.")
 
 
 @check("appautoscaling.scheduled_action", title="A scheduled action changes the limits on a "
@@ -379,12 +661,12 @@ class ScheduledParams(Params):
        hint="put-scheduled-action --schedule 'cron(...)' --scalable-target-action "
             "MinCapacity=N,MaxCapacity=M")
 def scheduled_action(aws: ReadOnlyAws, p: ScheduledParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
-    actions = aws.client("application-autoscaling").paginate(
-        "describe_scheduled_actions", "ScheduledActions", ServiceNamespace=NAMESPACE,
-        ResourceId=found.resource, ScalableDimension=DIMENSION)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
+    actions = scheduled_actions(aws, found)
+    if p.action is not None:
+        return _judge_action(found, actions, p)
     if not actions:
         return failed(f"{_cap(found.label)} has no scheduled action{_where(found)}.",
                       expected=f"a scheduled action with a {p.kind}(...) schedule",
@@ -459,11 +741,7 @@ def _alarm_direction(aws: ReadOnlyAws, alarm: str) -> str | None:
 def scaling_history(aws: ReadOnlyAws, found: Found) -> list[Activity]:
     """Alarm-driven changes of the desired count, oldest first, each with its direction: from
     the count the previous activity set when there is one, else from the alarm."""
-    raw = aws.client("application-autoscaling").paginate(
-        "describe_scaling_activities", "ScalingActivities", ServiceNamespace=NAMESPACE,
-        ResourceId=found.resource, ScalableDimension=DIMENSION)
-    ordered = sorted(raw, key=lambda a: a["StartTime"].timestamp()
-                     if isinstance(a.get("StartTime"), datetime) else 0.0)
+    ordered = activities(aws, found)
     history: list[Activity] = []
     previous: int | None = None
     for item in ordered:
@@ -485,31 +763,41 @@ def scaling_history(aws: ReadOnlyAws, found: Found) -> list[Activity]:
     return history
 
 
-class ActivityParams(Params):
-    cluster: str
-    service: str
+class ActivityParams(ServiceParams):
     target_group: str | None = Field(
-        default=None, description="also require this many healthy targets in this group")
+        default=None, description="the service's target group: scaled_out requires as many "
+                                  "healthy targets in it as tasks; discovery, as for every check")
 
 
-def _healthy_targets(aws: ReadOnlyAws, name: str,
-                     service: dict[str, Any]) -> tuple[str, int] | None:
-    """(group name, healthy targets) of the named group, else of the service's own group."""
-    arn = None
-    try:
-        groups = aws.elbv2.describe_target_groups(Names=[name])["TargetGroups"]
-        arn = groups[0]["TargetGroupArn"] if groups else None
-    except ClientError as exc:
-        if not is_not_found(exc):
-            raise
-    if arn is None:
-        arns = [lb.get("targetGroupArn") for lb in service.get("loadBalancers", [])]
-        arn = next((a for a in arns if a), None)
-        if arn is None:
-            return None
-        name = arn.split(":targetgroup/", 1)[-1].split("/", 1)[0]
-    health = aws.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
-    return name, sum(1 for h in health if h.get("TargetHealth", {}).get("State") == "healthy")
+def _service_group(aws: ReadOnlyAws, name: str,
+                   service: dict[str, Any]) -> tuple[str, str] | Result:
+    """(name, ARN) of the lab's target group, which the service must be behind; when no group
+    has that name, the service's own group (a generated name). Else a failure naming both."""
+    own = [lb["targetGroupArn"] for lb in service.get("loadBalancers") or []
+           if lb.get("targetGroupArn")]
+    shown = ", ".join(a.split(":targetgroup/", 1)[-1].split("/", 1)[0] for a in own) or "none"
+    arn = _group_arn(aws, name)
+    if arn is not None and arn in own:
+        return name, arn
+    if arn is not None:
+        return failed(f"Service {service['serviceName']} is not behind target group {name}, so "
+                      "its healthy targets there prove nothing about its tasks.",
+                      expected=f"a load balancer entry for {name}",
+                      actual=f"target groups of the service: {shown}")
+    if own:
+        return own[0].split(":targetgroup/", 1)[-1].split("/", 1)[0], own[0]
+    return failed(f"Target group {name} does not exist and service "
+                  f"{service['serviceName']} uses none.",
+                  expected=f"target group {name}", actual="no target group")
+
+
+def _latest_event(service: dict[str, Any]) -> str | None:
+    """ECS's newest service event that is not the routine steady-state note."""
+    for event in service.get("events") or []:
+        text = str(event.get("message", ""))
+        if "has reached a steady state" not in text:
+            return text
+    return None
 
 
 @check("appautoscaling.scaled_out", title="An alarm scaled the service out and the new tasks "
@@ -518,9 +806,9 @@ def _healthy_targets(aws: ReadOnlyAws, name: str,
             "alarm for its evaluation periods; then ECS starts the tasks and the load balancer "
             "checks them.")
 def scaled_out(aws: ReadOnlyAws, p: ActivityParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
     service = find_service(aws, found.cluster, found.service)
     if service is None:
         return failed(f"Service {found.service} in {found.cluster} does not exist.",
@@ -537,30 +825,77 @@ def scaled_out(aws: ReadOnlyAws, p: ActivityParams) -> Result:
                                "caused by an alarm",
                       actual=f"no scale-out activity; desired count {desired}")
     latest = outs[-1]
+    group_of = _service_group(aws, p.target_group, service) if p.target_group else None
+    if isinstance(group_of, Result):
+        return group_of
+    health = (aws.elbv2.describe_target_health(TargetGroupArn=group_of[1])[
+        "TargetHealthDescriptions"] if group_of else [])
+    failing = [h["TargetHealth"] for h in health
+               if h.get("TargetHealth", {}).get("State") == "unhealthy"]
+    checked = _health_check_words(aws, group_of[1]) if group_of else ""
     if running < desired:
+        recent = _events_since(service, latest.when)
+        replaced = [e for e in recent if "failed ELB health checks" in e]
+        unplaced = [e for e in recent if "unable to place a task" in e]
+        pending = int(service.get("pendingCount", 0))
+        if replaced:
+            why = (f" ({failing[0].get('Reason')}: {failing[0].get('Description')})"
+                   if failing else "")
+            return failed(
+                f"{_cap(latest.words())}, but the tasks fail the load balancer's health "
+                f"checks{why}, so ECS keeps stopping and replacing them: {running} of "
+                f"{desired} run. {checked}",
+                expected=f"{desired} running tasks that pass the health checks",
+                actual=f"{len(replaced)} tasks stopped for failing ELB health checks since the "
+                       f"scale-out; {running} running, {pending} pending")
+        if unplaced:
+            return failed(
+                f"{_cap(latest.words())}, but the cluster has no room for the new tasks: "
+                f"{running} of {desired} run. ECS says: {unplaced[0]}",
+                expected=f"{desired} running tasks",
+                actual=f"{running} running, {pending} pending; no container instance has the "
+                       "CPU, memory or ports for another task")
+        event = _latest_event(service)
         return failed(
             f"{_cap(latest.words())}, but ECS is still starting tasks: {running} of "
-            f"{desired} run.",
-            expected=f"{desired} running tasks", actual=f"{running} running, "
-            f"{int(service.get('pendingCount', 0))} pending",
+            f"{desired} run." + (f" ECS says: {event}" if event else ""),
+            expected=f"{desired} running tasks", actual=f"{running} running, {pending} pending",
             hint="Give ECS a moment; if tasks never start, the cluster may lack CPU or memory "
                  "(aws ecs describe-services ... --query 'services[0].events[:5]').")
     served = ""
-    if p.target_group:
-        counted = _healthy_targets(aws, p.target_group, service)
-        if counted is None:
-            return failed(f"Target group {p.target_group} does not exist and "
-                          f"{found.label} uses none.",
-                          expected=f"target group {p.target_group}", actual="no target group")
-        group, healthy = counted
+    if group_of:
+        group = group_of[0]
+        healthy = sum(1 for h in health if h.get("TargetHealth", {}).get("State") == "healthy")
         if healthy < desired:
+            why_words = ("the tasks fail the load balancer's health checks: "
+                         f"{len(failing)} {'is' if len(failing) == 1 else 'are'} unhealthy "
+                         f"({failing[0].get('Reason')}: {failing[0].get('Description')}). "
+                         f"{checked}" if failing else
+                         "the new tasks are still passing their health checks.")
             return failed(
                 f"{_cap(latest.words())}; {healthy} of {desired} targets in {group} "
-                "are healthy: the new tasks are still passing their health checks.",
+                f"are healthy: {why_words}",
                 expected=f"{desired} healthy targets in {group}",
-                actual=f"{healthy} healthy")
+                actual=f"{healthy} healthy" + (f", {len(failing)} unhealthy" if failing
+                                               else ""))
         served = f"; {healthy} healthy targets in {group}"
     return passed(f"{_cap(latest.words())}; {running} tasks run{served}.")
+
+
+def _health_check_words(aws: ReadOnlyAws, arn: str) -> str:
+    group = aws.elbv2.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+    port = group.get("HealthCheckPort")
+    where = ("each task's own host port (traffic-port)" if port in (None, "traffic-port")
+             else f"port {port}")
+    return (f"The load balancer checks them with {group.get('HealthCheckProtocol')} on "
+            f"{where}, path {group.get('HealthCheckPath')}.")
+
+
+def _events_since(service: dict[str, Any], since: datetime | None) -> list[str]:
+    """Messages of the service's events at or after ``since`` (all of them if unknown)."""
+    return [str(e.get("message", "")) for e in service.get("events") or []
+            if since is None or not isinstance(e.get("createdAt"), datetime)
+            or e["createdAt"] >= since]
 
 
 @check("appautoscaling.scaled_in", title="An alarm scaled the service back in",
@@ -568,9 +903,9 @@ def scaled_out(aws: ReadOnlyAws, p: ActivityParams) -> Result:
        hint="Scale-in is slow on purpose: target tracking's low alarm waits 15 minutes below 90% "
             "of the target, then removes tasks a few at a time, once per scale-in cooldown.")
 def scaled_in(aws: ReadOnlyAws, p: ActivityParams) -> Result:
-    found = find_target(aws, p.cluster, p.service)
+    found = find_target(aws, p.cluster, p.service, p.target_group)
     if found is None:
-        return _no_target(aws, p.cluster, p.service)
+        return _no_target(aws, p.cluster, p.service, p.target_group)
     service = find_service(aws, found.cluster, found.service)
     desired = int(service.get("desiredCount", 0)) if service else 0
     history = scaling_history(aws, found)
@@ -587,5 +922,38 @@ def scaled_in(aws: ReadOnlyAws, p: ActivityParams) -> Result:
             f"{history[outs[-1]].words()}.",
             expected="a scaling activity lowering the desired count after the last scale-out",
             actual=f"desired count {desired}, no scale-in since the scale-out")
+    blocked = _scale_in_blocked(aws, found)
+    if blocked:
+        return failed(
+            f"{_cap(ins[-1].words())}, but nothing will scale {found.label} in the next time "
+            f"the load goes: {blocked}.",
+            expected="a policy that may remove tasks (target tracking with DisableScaleIn "
+                     "false), and scale-in by policies not suspended",
+            actual=blocked)
     return passed(f"{_cap(ins[-1].words())}; {found.label} now wants {_tasks(desired)} "
                   f"({len(ins)} scale-in {'activity' if len(ins) == 1 else 'activities'}).")
+
+
+def _scale_in_blocked(aws: ReadOnlyAws, found: Found) -> str | None:
+    """Why no policy can remove tasks any more, in words; None when one can."""
+    state = found.target.get("SuspendedState") or {}
+    if state.get("DynamicScalingInSuspended"):
+        return "scale-in by policies is suspended (DynamicScalingInSuspended true)"
+    every = policies(aws, found)
+    for policy in every:
+        config = (policy.get("TargetTrackingScalingPolicyConfiguration")
+                  or policy.get("StepScalingPolicyConfiguration") or {})
+        if policy.get("PolicyType") == "TargetTrackingScaling" and not config.get(
+                "DisableScaleIn"):
+            return None
+        if policy.get("PolicyType") == "StepScaling" and any(
+                float(step.get("ScalingAdjustment", 0)) < 0
+                for step in config.get("StepAdjustments") or []):
+            return None
+    disabled = [p["PolicyName"] for p in every
+                if (p.get("TargetTrackingScalingPolicyConfiguration") or {}).get(
+                    "DisableScaleIn")]
+    if disabled:
+        return f"policy {', '.join(disabled)} has DisableScaleIn true"
+    return ("no policy removes tasks (" + _names(every) + ")" if every
+            else "it has no scaling policy left")

@@ -238,16 +238,104 @@ def test_scalable_target_fails_when_scaling_is_suspended(sandbox: Target, stack:
     assert "scale-in by policies" in result.message
 
 
-def test_scalable_target_is_found_by_discovery_for_a_generated_service_name(
+def test_scalable_target_of_another_service_fails_naming_it(sandbox: Target, stack: Stack) -> None:
+    """Issue 10: the only target in the cluster belongs to another service; web is not
+    scalable, and the message says what was found and whose it is."""
+    stack.build(desired=2, load_balancer=True)
+    stack.ecs.create_service(cluster=CLUSTER, serviceName="api", taskDefinition="kata-web",
+                             desiredCount=1)
+    stack.register(1, 4, resource=f"service/{CLUSTER}/api")
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, target_group="kata-web-tg",
+                 min_capacity=1, max_capacity=4)
+    assert result.status is Status.FAILED, result
+    assert "Service web in kata-cluster is not registered" in result.message
+    assert "belongs to another service: service/kata-cluster/api (service api)" \
+        in result.message
+    assert result.actual == "scalable targets only for service/kata-cluster/api"
+
+
+def _generated_name_service(stack: Stack, name: str = "stack-WebService-1AB2",
+                            behind_group: bool = True) -> str:
+    """No service is called web: the stack's service has a generated name."""
+    stack.build(desired=2, load_balancer=True)
+    stack.ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=0)
+    stack.ecs.delete_service(cluster=CLUSTER, service=SERVICE)
+    extra: dict[str, Any] = {}
+    if behind_group:
+        extra["loadBalancers"] = [{"targetGroupArn": stack.target_group,
+                                   "containerName": "web", "containerPort": 80}]
+    stack.ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition="kata-web",
+                             desiredCount=1, **extra)
+    stack.register(1, 4, resource=f"service/{CLUSTER}/{name}")
+    return name
+
+
+def test_scalable_target_is_found_by_discovery_behind_the_target_group(
         sandbox: Target, stack: Stack) -> None:
-    stack.build(desired=2)
-    stack.ecs.create_service(cluster=CLUSTER, serviceName="stack-WebService-1AB2",
-                             taskDefinition="kata-web", desiredCount=1)
-    stack.register(1, 4, resource=f"service/{CLUSTER}/stack-WebService-1AB2")
+    _generated_name_service(stack)
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, target_group="kata-web-tg",
+                 min_capacity=1, max_capacity=4)
+    assert result.status is Status.PASSED, result
+    assert result.message == (
+        "Service stack-WebService-1AB2 in kata-cluster scales between 1 and 4 tasks (now 1) "
+        "(found by discovery: service/kata-cluster/stack-WebService-1AB2, the service behind "
+        "target group kata-web-tg).")
+
+
+def test_scalable_target_discovery_is_checked_in_full(sandbox: Target, stack: Stack) -> None:
+    """What discovery finds is judged like the lab's own target: wrong limits fail."""
+    name = _generated_name_service(stack)
+    stack.register(1, 6, resource=f"service/{CLUSTER}/{name}")
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, target_group="kata-web-tg",
+                 min_capacity=1, max_capacity=4)
+    assert result.status is Status.FAILED
+    assert "found by discovery: service/kata-cluster/stack-WebService-1AB2" in result.message
+    assert result.actual == "min 1, max 6"
+
+
+def test_scalable_target_discovery_needs_the_target_group(sandbox: Target,
+                                                         stack: Stack) -> None:
+    """A generated-name service that is not behind the lab's group is not the lab's."""
+    _generated_name_service(stack, behind_group=False)
+    for group in ("kata-web-tg", None):
+        result = run(sandbox, "appautoscaling.scalable_target", **SVC, target_group=group,
+                     min_capacity=1, max_capacity=4)
+        assert result.status is Status.FAILED, result
+        assert "service/kata-cluster/stack-WebService-1AB2 (service stack-WebService-1AB2)" \
+            in result.message
+
+
+def test_scalable_target_fails_when_min_equals_max(sandbox: Target, stack: Stack) -> None:
+    stack.build(desired=4).register(4, 4)
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, min_capacity=1,
+                 max_capacity=4)
+    assert result.status is Status.FAILED
+    assert "Min equals max, so no policy can ever change the desired count" in result.message
+    assert result.actual == "min 4, max 4"
+
+
+def test_scalable_target_accepts_limits_a_scheduled_action_set(
+        sandbox: Target, stack: Stack) -> None:
+    """A later step's scheduled action moves the limits: the step still passes, saying so;
+    the same limits registered by hand do not."""
+    stack.build(desired=2).register(1, 4)
+    stack.scheduled("rate(1 minute)", MinCapacity=2, MaxCapacity=4)
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, min_capacity=1,
+                 max_capacity=4)
+    assert result.status is Status.PASSED, result  # not run yet: still 1 to 4
+    stack.advance(120)
     result = run(sandbox, "appautoscaling.scalable_target", **SVC, min_capacity=1,
                  max_capacity=4)
     assert result.status is Status.PASSED, result
-    assert "found by discovery: service/kata-cluster/stack-WebService-1AB2" in result.message
+    assert ("scales between 2 and 4 tasks (now 2); scheduled action kata-web-business-hours "
+            "has set these limits in place of min 1, max 4.") in result.message
+    stack.scaling.delete_scheduled_action(
+        ServiceNamespace="ecs", ScheduledActionName="kata-web-business-hours",
+        ResourceId=RESOURCE, ScalableDimension=DIMENSION)
+    result = run(sandbox, "appautoscaling.scalable_target", **SVC, min_capacity=1,
+                 max_capacity=4)
+    assert result.status is Status.FAILED
+    assert result.actual == "min 2, max 4"
 
 
 def test_scalable_target_fails_when_its_service_is_gone(sandbox: Target, stack: Stack) -> None:
@@ -302,6 +390,34 @@ def test_target_tracking_fails_when_scale_in_is_disabled(sandbox: Target, stack:
     result = run(sandbox, "appautoscaling.target_tracking_policy", **SVC, target=50)
     assert result.status is Status.FAILED
     assert "DisableScaleIn" in result.message
+
+
+def test_target_tracking_fails_on_a_fraction_for_a_percentage(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.target_tracking(0.5)
+    result = run(sandbox, "appautoscaling.target_tracking_policy", **SVC, target=50)
+    assert result.status is Status.FAILED
+    assert "TargetValue is a percentage: 50 means 50%" in result.message
+    assert result.actual == "kata-web-cpu50 targets 0.5"
+
+
+def test_target_tracking_fails_when_its_low_alarm_is_deleted(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.target_tracking(50.0)
+    low = [a["AlarmName"] for a in stack.cloudwatch.describe_alarms()["MetricAlarms"]
+           if "-AlarmLow-" in a["AlarmName"]]
+    assert len(low) == 1
+    stack.cloudwatch.delete_alarms(AlarmNames=low)
+    result = run(sandbox, "appautoscaling.target_tracking_policy", **SVC, target=50)
+    assert result.status is Status.FAILED
+    assert f"has lost its alarm {low[0]}" in result.message
+    assert "without it it cannot scale in" in result.message
+    assert result.actual == f"missing: {low[0]}"
+    stack.target_tracking(50.0)  # putting the policy again makes its alarms anew
+    result = run(sandbox, "appautoscaling.target_tracking_policy", **SVC, target=50)
+    assert result.status is Status.PASSED, result
 
 
 def test_target_tracking_fails_without_a_scalable_target(sandbox: Target, stack: Stack) -> None:
@@ -393,6 +509,61 @@ def test_scheduled_action_fails_when_min_is_above_max(sandbox: Target, stack: St
     assert result.actual == "kata-web-business-hours sets min 4 above max 2"
 
 
+MORNING = {**SVC, "action": "kata-web-business-hours", "schedule": "cron(0 8 ? * MON-FRI *)",
+           "min_capacity": 2, "max_capacity": 4}
+
+
+def test_scheduled_action_by_name_passes_on_an_equivalent_schedule(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.scheduled("cron(0 8 ? * 2-6 *)")
+    result = run(sandbox, "appautoscaling.scheduled_action", **MORNING)
+    assert result.status is Status.PASSED, result
+    assert result.message == ("Scheduled action kata-web-business-hours sets min 2, max 4 for "
+                              "service web in kata-cluster at cron(0 8 ? * 2-6 *) (UTC).")
+
+
+def test_scheduled_action_fails_on_unix_day_numbers(sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.scheduled("cron(0 8 ? * 1-5 *)")
+    result = run(sandbox, "appautoscaling.scheduled_action", **MORNING)
+    assert result.status is Status.FAILED
+    assert ("day of week 1-5 (= SUN-THU), not MON-FRI (AWS cron numbers the days 1 = SUN to "
+            "7 = SAT)") in result.message
+    assert result.expected == "cron(0 8 ? * MON-FRI *) (UTC): min 2, max 4"
+    assert result.actual == "cron(0 8 ? * 1-5 *) (UTC): min 2, max 4"
+
+
+def test_scheduled_action_fails_on_the_hour_the_limits_and_the_zone(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.scaling.put_scheduled_action(
+        ServiceNamespace="ecs", ScheduledActionName="kata-web-business-hours",
+        ResourceId=RESOURCE, ScalableDimension=DIMENSION, Schedule="cron(0 20 ? * MON-FRI *)",
+        Timezone="Europe/Berlin", ScalableTargetAction={"MaxCapacity": 3})
+    result = run(sandbox, "appautoscaling.scheduled_action", **MORNING)
+    assert result.status is Status.FAILED
+    assert "hour 20, not 8" in result.message
+    assert "it runs in time zone Europe/Berlin, not UTC" in result.message
+    assert "it sets no minimum (the minimum would stay as it is, not 2)" in result.message
+    assert "it sets the maximum to 3, not 4" in result.message
+
+
+def test_scheduled_action_is_found_by_discovery_with_the_same_schedule(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build().register()
+    stack.scheduled(name="morning-rush", MinCapacity=2, MaxCapacity=4)
+    result = run(sandbox, "appautoscaling.scheduled_action", **MORNING)
+    assert result.status is Status.PASSED, result
+    assert "morning-rush (found by discovery: no action kata-web-business-hours" \
+        in result.message
+    stack.scheduled("cron(0 9 ? * MON-FRI *)", name="morning-rush")
+    result = run(sandbox, "appautoscaling.scheduled_action", **MORNING)
+    assert result.status is Status.FAILED  # another time is not the lab's action
+    assert "has no scheduled action kata-web-business-hours" in result.message
+    assert result.actual == "morning-rush: cron(0 9 ? * MON-FRI *)"
+
+
 # --- scaled_out / scaled_in ----------------------------------------------------------------
 
 
@@ -456,6 +627,49 @@ def test_scaled_out_fails_while_targets_are_still_checked(sandbox: Target, stack
     assert result.expected == "4 healthy targets in kata-web-tg"
 
 
+def test_scaled_out_fails_when_ecs_replaces_tasks_failing_health_checks(
+        sandbox: Target, stack: Stack) -> None:
+    """A health check on fixed port 80, while the tasks listen on dynamic host ports."""
+    stack.build(desired=1, instances=2, load_balancer=True)
+    _scale_out(stack)
+    stack.advance(60)
+    stack.elbv2.modify_target_group(TargetGroupArn=stack.target_group, HealthCheckPort="80")
+    stack.advance(180)
+    result = run(sandbox, "appautoscaling.scaled_out", **SVC, target_group="kata-web-tg")
+    assert result.status is Status.FAILED, result
+    assert "the tasks fail the load balancer's health checks" in result.message
+    assert "ECS keeps stopping and replacing them" in result.message
+    assert "checks them with HTTP on port 80, path /health" in result.message
+    assert result.actual is not None and "stopped for failing ELB health checks" in result.actual
+
+
+def test_scaled_out_fails_when_the_cluster_has_no_room(sandbox: Target, stack: Stack) -> None:
+    """One t2.micro (982 MiB) holds three 256 MiB tasks, not the fourth."""
+    stack.build(desired=1, instances=1)
+    _scale_out(stack)
+    stack.advance(60)
+    result = run(sandbox, "appautoscaling.scaled_out", **SVC)
+    assert result.status is Status.FAILED, result
+    assert "the cluster has no room for the new tasks: 3 of 4 run" in result.message
+    assert "unable to place a task" in result.message
+
+
+def test_scaled_out_fails_when_the_service_is_not_behind_the_group(
+        sandbox: Target, stack: Stack) -> None:
+    """The lab's target group exists, but the service uses none: its health proves nothing."""
+    stack.build(desired=1, instances=2, load_balancer=True)
+    stack.ecs.update_service(cluster=CLUSTER, service=SERVICE, desiredCount=0)
+    stack.ecs.delete_service(cluster=CLUSTER, service=SERVICE)
+    stack.ecs.create_service(cluster=CLUSTER, serviceName=SERVICE, taskDefinition="kata-web",
+                             desiredCount=1)
+    _scale_out(stack)
+    stack.advance(60)
+    result = run(sandbox, "appautoscaling.scaled_out", **SVC, target_group="kata-web-tg")
+    assert result.status is Status.FAILED, result
+    assert "Service web is not behind target group kata-web-tg" in result.message
+    assert result.actual == "target groups of the service: none"
+
+
 def test_scaled_in_passes_after_the_load_goes(sandbox: Target, stack: Stack) -> None:
     stack.build(desired=1, instances=2)
     _scale_out(stack)
@@ -466,6 +680,26 @@ def test_scaled_in_passes_after_the_load_goes(sandbox: Target, stack: Stack) -> 
     assert "-AlarmLow-" in result.message  # target tracking's low alarm
     assert "set the desired count from 3 to 2" in result.message  # the latest scale-in
     assert result.message.endswith("now wants 2 tasks (2 scale-in activities).")
+
+
+def test_scaled_in_fails_when_nothing_will_scale_in_again(
+        sandbox: Target, stack: Stack) -> None:
+    stack.build(desired=1, instances=2)
+    _scale_out(stack)
+    stack.load(10)
+    stack.advance(1200)
+    assert run(sandbox, "appautoscaling.scaled_in", **SVC).status is Status.PASSED
+    stack.target_tracking(50.0, DisableScaleIn=True)
+    result = run(sandbox, "appautoscaling.scaled_in", **SVC)
+    assert result.status is Status.FAILED
+    assert "nothing will scale service web in kata-cluster in the next time the load goes" \
+        in result.message
+    assert result.actual == "policy kata-web-cpu50 has DisableScaleIn true"
+    stack.target_tracking(50.0)
+    stack.register(1, 4, SuspendedState={"DynamicScalingInSuspended": True})
+    result = run(sandbox, "appautoscaling.scaled_in", **SVC)
+    assert result.status is Status.FAILED
+    assert result.actual == "scale-in by policies is suspended (DynamicScalingInSuspended true)"
 
 
 def test_scaled_in_fails_while_the_load_stays(sandbox: Target, stack: Stack) -> None:

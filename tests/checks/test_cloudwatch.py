@@ -52,7 +52,31 @@ def test_alarm_watches_metric_finds_an_alarm_by_discovery(sandbox: Target, stack
     stack.alarm([stack.step_policy()], name="stack-CpuHighAlarm-XYZ")
     result = run(sandbox, "cloudwatch.alarm_watches_metric", **METRIC)
     assert result.status is Status.PASSED, result
-    assert "stack-CpuHighAlarm-XYZ (found by discovery)" in result.message
+    assert ("Alarm stack-CpuHighAlarm-XYZ (found by discovery: there is no alarm "
+            "kata-web-cpu-high; this one watches CPUUtilization of service web in "
+            "kata-cluster)") in result.message
+
+
+def test_alarm_discovery_prefers_the_alarm_that_runs_the_step_policy(
+        sandbox: Target, stack: Stack) -> None:
+    arn = stack.step_policy()
+    stack.alarm([], name="aaa-cpu-watch")  # first by name, but runs nothing
+    stack.alarm([arn], name="stack-CpuHighAlarm-XYZ")
+    result = run(sandbox, "cloudwatch.alarm_triggers_policy", **ALARM)
+    assert result.status is Status.PASSED, result
+    assert "stack-CpuHighAlarm-XYZ (found by discovery" in result.message
+
+
+def test_alarm_discovery_never_takes_another_services_alarm(
+        sandbox: Target, stack: Stack) -> None:
+    stack.alarm([stack.step_policy()], name="api-cpu-high",
+                Dimensions=[{"Name": "ClusterName", "Value": CLUSTER},
+                            {"Name": "ServiceName", "Value": "api"}])
+    result = run(sandbox, "cloudwatch.alarm_watches_metric", **METRIC)
+    assert result.status is Status.FAILED
+    assert "no alarm kata-web-cpu-high, nor another alarm on CPUUtilization of service web" \
+        in result.message
+    assert result.actual == "other alarms: api-cpu-high"
 
 
 def test_alarm_watches_metric_fails_on_the_whole_cluster(sandbox: Target, stack: Stack) -> None:
@@ -61,6 +85,15 @@ def test_alarm_watches_metric_fails_on_the_whole_cluster(sandbox: Target, stack:
     assert result.status is Status.FAILED
     assert "whole cluster's CPU" in result.message
     assert result.actual == "ClusterName=kata-cluster"
+
+
+def test_alarm_watches_metric_fails_on_a_fraction_for_a_percentage(
+        sandbox: Target, stack: Stack) -> None:
+    stack.alarm([stack.step_policy()], Threshold=0.7)
+    result = run(sandbox, "cloudwatch.alarm_watches_metric", **METRIC)
+    assert result.status is Status.FAILED
+    assert ("fires at the wrong time: threshold 0.7. CPUUtilization is a percentage: 70 means "
+            "70%") in result.message
 
 
 def test_alarm_watches_metric_fails_on_another_metric(sandbox: Target, stack: Stack) -> None:
