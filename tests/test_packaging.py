@@ -6,6 +6,7 @@ on the path) into a fresh venv and runs a lab from it against the test sandbox.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,12 @@ def test_installed_wheel_runs_from_the_checkout_root_and_elsewhere(
         assert started.returncode == 0, started.stdout + started.stderr
         before = run("check", "ecs-iam-roles")
         assert before.returncode == 1, before.stdout + before.stderr
+        steps = re.split(r"^[✗✓] ", before.stdout, flags=re.M)[1:]
+        assert len(steps) == 4, before.stdout
+        for step in steps:  # one cause, one message: no failure sentence twice in a step
+            failures = [line for line in step.splitlines() if line.startswith("    ✗ ")]
+            assert len(failures) == len(set(failures)), step
+        assert "Not checked: needs role ecsTaskExecutionRole." in before.stdout
         solved = run("solve", "ecs-iam-roles")
         assert solved.returncode == 0, solved.stdout + solved.stderr
         after = run("check", "ecs-iam-roles")
