@@ -1,9 +1,11 @@
 """ECS service checks: load balancer wiring, deployment configuration, desired and running
 counts, and the targets a service's tasks register (one per task, each on its own host port).
 
-A service is found by name; else, by discovery, as the service of the cluster whose
+A service is found by name; else, by discovery, as the one service of the cluster whose
 loadBalancers point at the lab's target group (found by name or through the listener), so a
-service whose name CloudFormation generated passes too.
+service whose name CloudFormation generated passes too. Discovery never takes a service the
+lab names as another of its services, takes nothing when two services share the group, and
+names what it took; the service is then judged in full like one found by name.
 """
 
 from __future__ import annotations
@@ -42,18 +44,31 @@ def cluster_services(aws: ReadOnlyAws, cluster: str) -> list[dict[str, Any]]:
     return [s for s in found if s.get("status") == "ACTIVE"]
 
 
-def find_service(aws: ReadOnlyAws, cluster: str, name: str,
-                 target_group_arn: str | None = None) -> dict[str, Any] | None:
-    """The ACTIVE service by name; else the one whose load balancer entry names the group."""
+def locate_service(aws: ReadOnlyAws, cluster: str, name: str,
+                   group: dict[str, Any] | None = None, others: tuple[str, ...] = ()
+                   ) -> tuple[dict[str, Any] | None, str]:
+    """(service, how it was found): the ACTIVE service by name; else, by discovery, the one
+    ACTIVE service whose load balancer entry names ``group``, unless it is one of the lab's
+    ``others``. ``how`` is "" for the lab's name, else words naming what discovery took."""
     for service in _describe(aws, cluster, [name]):
         if service.get("status") == "ACTIVE":
-            return service
-    if target_group_arn:
-        for service in cluster_services(aws, cluster):
-            if any(lb.get("targetGroupArn") == target_group_arn
-                   for lb in service.get("loadBalancers") or []):
-                return service
-    return None
+            return service, ""
+    if group is None:
+        return None, ""
+    behind = [s for s in cluster_services(aws, cluster)
+              if any(lb.get("targetGroupArn") == group["TargetGroupArn"]
+                     for lb in s.get("loadBalancers") or [])]
+    if len(behind) != 1 or behind[0]["serviceName"] in others:
+        return None, ""
+    return behind[0], (f" (found by discovery: there is no service {name}; "
+                       f"{behind[0]['serviceName']} is the one service behind target group "
+                       f"{group['TargetGroupName']})")
+
+
+def find_service(aws: ReadOnlyAws, cluster: str, name: str,
+                 target_group: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The ACTIVE service by name; else by discovery (see ``locate_service``)."""
+    return locate_service(aws, cluster, name, target_group)[0]
 
 
 class ServiceRef(TargetGroupRef):
@@ -61,13 +76,18 @@ class ServiceRef(TargetGroupRef):
 
     cluster: str
     service: str
+    other_services: list[str] = Field(
+        default_factory=list,
+        description="discovery: the lab's other services, never taken for this one")
 
     def find_service(self, aws: ReadOnlyAws) -> tuple[dict[str, Any] | None,
-                                                      dict[str, Any] | None]:
-        group = self.find(aws)
-        service = find_service(aws, self.cluster, self.service,
-                               group["TargetGroupArn"] if group else None)
-        return service, group
+                                                      dict[str, Any] | None, str]:
+        """(service, its target group, how discovery found the service or group: "" when
+        both have the lab's names)."""
+        group, group_how = self.locate(aws) if self.target_group else (None, "")
+        service, how = locate_service(aws, self.cluster, self.service, group,
+                                      tuple(self.other_services))
+        return service, group, how or group_how
 
 
 def _missing_service(aws: ReadOnlyAws, cluster: str, name: str) -> Result:
@@ -161,10 +181,10 @@ def _wiring_problems(aws: ReadOnlyAws, service: dict[str, Any], group: dict[str,
        hint="aws ecs create-service ... --load-balancers targetGroupArn=...,containerName=web,"
             "containerPort=80 --health-check-grace-period-seconds 60")
 def service_load_balancer(aws: ReadOnlyAws, p: LoadBalancerWiringParams) -> Result:
-    service, group = p.find_service(aws)
+    service, group, how = p.find_service(aws)
     if service is None:
         return _missing_service(aws, p.cluster, p.service)
-    name = service["serviceName"]
+    name = service["serviceName"] + how
     if group is None:
         return failed(f"Target group {p.target_group} does not exist, so service {name} cannot "
                       f"be behind it.", expected=f"a target group named {p.target_group}",
@@ -193,11 +213,10 @@ class DeploymentParams(ServiceRef):
        params=DeploymentParams,
        hint="--deployment-configuration minimumHealthyPercent=50,maximumPercent=200")
 def service_deployment(aws: ReadOnlyAws, p: DeploymentParams) -> Result:
-    service, _ = p.find_service(aws) if p.target_group else (
-        find_service(aws, p.cluster, p.service), None)
+    service, _, how = p.find_service(aws)
     if service is None:
         return _missing_service(aws, p.cluster, p.service)
-    name = service["serviceName"]
+    name = service["serviceName"] + how
     controller = (service.get("deploymentController") or {}).get("type", "ECS")
     config = service.get("deploymentConfiguration") or {}
     low, high = config.get("minimumHealthyPercent"), config.get("maximumPercent")
@@ -224,6 +243,9 @@ def service_deployment(aws: ReadOnlyAws, p: DeploymentParams) -> Result:
 class RunningParams(ServiceRef):
     target_group: str = ""
     desired_count: int = Field(ge=0)
+    at_least: bool = Field(default=False,
+                           description="desired_count is a minimum: a later step may scale "
+                                       "the service out, which keeps this step's outcome")
     task_definition: str | None = Field(
         default=None, description="family:revision (or family) the service must run")
 
@@ -237,11 +259,10 @@ def _definition_matches(arn: str, wanted: str) -> bool:
        params=RunningParams,
        hint="aws ecs describe-services shows desiredCount, runningCount and the deployments.")
 def service_running(aws: ReadOnlyAws, p: RunningParams) -> Result:
-    service, _ = p.find_service(aws) if p.target_group else (
-        find_service(aws, p.cluster, p.service), None)
+    service, _, how = p.find_service(aws)
     if service is None:
         return _missing_service(aws, p.cluster, p.service)
-    name = service["serviceName"]
+    name = service["serviceName"] + how
     definition = _short(service.get("taskDefinition", ""))
     if p.task_definition and not _definition_matches(service.get("taskDefinition", ""),
                                                      p.task_definition):
@@ -250,9 +271,11 @@ def service_running(aws: ReadOnlyAws, p: RunningParams) -> Result:
                       actual=f"task definition {definition}")
     desired, running = service.get("desiredCount", 0), service.get("runningCount", 0)
     counts = f"desiredCount {desired}, runningCount {running}"
-    if desired != p.desired_count:
-        return failed(f"Service {name}: desiredCount expected {p.desired_count}, found {desired}.",
-                      expected=f"desiredCount {p.desired_count}", actual=counts)
+    if desired < p.desired_count or (desired != p.desired_count and not p.at_least):
+        least = "at least " if p.at_least else ""
+        return failed(f"Service {name}: desiredCount expected {least}{p.desired_count}, found "
+                      f"{desired}.", expected=f"desiredCount {least}{p.desired_count}",
+                      actual=counts)
     if running != desired:
         events = [e.get("message", "") for e in service.get("events") or []][:1]
         why = f" Latest event: {events[0]}" if events else ""
@@ -311,10 +334,10 @@ def _task_bindings(aws: ReadOnlyAws, cluster: str, service: dict[str, Any],
        hint="describe-tasks shows each task's networkBindings; describe-target-health shows "
             "the targets: they should be the same instance:port pairs.")
 def service_targets(aws: ReadOnlyAws, p: TargetsParams) -> Result:
-    service, group = p.find_service(aws)
+    service, group, how = p.find_service(aws)
     if service is None:
         return _missing_service(aws, p.cluster, p.service)
-    name = service["serviceName"]
+    name = service["serviceName"] + how
     if group is None:
         return failed(f"Target group {p.target_group} does not exist.",
                       expected=f"a target group named {p.target_group}",
@@ -343,8 +366,8 @@ def service_targets(aws: ReadOnlyAws, p: TargetsParams) -> Result:
     if len(set(pairs)) != len(pairs) or any(
             port is None or not DYNAMIC_PORTS[0] <= int(port) <= DYNAMIC_PORTS[1]
             for _, port in pairs):
-        return failed(f"Service {name}'s tasks do not each have their own dynamic host port "
-                      f"({listing}): map hostPort 0 so ECS picks a free port per task.",
+        return failed(f"The tasks of service {name} do not each have their own dynamic host "
+                      f"port ({listing}): map hostPort 0 so ECS picks a free port per task.",
                       expected=f"distinct host ports in {DYNAMIC_PORTS[0]}-{DYNAMIC_PORTS[1]}",
                       actual=listing)
     return passed(f"Target group {gname} holds the {len(pairs)} tasks of service {name}, each "

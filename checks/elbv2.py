@@ -4,11 +4,19 @@ weighted forwards and target health.
 Resources are found by the lab's names first and then by discovery, so a stack whose names
 CloudFormation generated still passes: the load balancer is the only application load balancer
 (or the one with a listener on the port), and a target group is the one its listener's default
-action, or the rule for a path, forwards to.
+action, or the rule for a path, forwards to. Discovery never takes a group the lab names for
+something else (``exclude``) or one another route of the same listener forwards to, takes
+nothing when the choice is ambiguous, and names what it took in the result; the group is then
+judged in full like one found by name.
+
+A step whose state a later step legitimately changes is checked for its lasting outcome:
+``at_least`` counts (a later scale-out keeps "at least 2 healthy targets" true) and ``later``
+weight splits (a canary's check accepts the rollback's and the cutover's splits).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Any
 
@@ -43,18 +51,30 @@ def listeners(aws: ReadOnlyAws, load_balancer_arn: str) -> list[dict[str, Any]]:
                               LoadBalancerArn=load_balancer_arn)
 
 
-def find_load_balancer(aws: ReadOnlyAws, name: str, port: int | None = None
-                       ) -> dict[str, Any] | None:
-    """By name; else the only application load balancer (or the only one listening on
-    ``port``), so a CloudFormation-named one is found too."""
+def locate_load_balancer(aws: ReadOnlyAws, name: str, port: int | None = None
+                         ) -> tuple[dict[str, Any] | None, str]:
+    """(load balancer, how it was found): by name; else, by discovery, the only application
+    load balancer (or the only one listening on ``port``), so a CloudFormation-named one is
+    found too. ``how`` is "" for the lab's name, else words naming what discovery took."""
     found = _one(aws, "describe_load_balancers", "LoadBalancers", Names=[name])
     if found is not None:
-        return found
+        return found, ""
     albs = [lb for lb in load_balancers(aws) if lb.get("Type") == "application"]
+    why = "the only application load balancer"
     if len(albs) > 1 and port is not None:
         albs = [lb for lb in albs
                 if any(li.get("Port") == port for li in listeners(aws, lb["LoadBalancerArn"]))]
-    return albs[0] if len(albs) == 1 else None
+        why = f"the only application load balancer with a listener on port {port}"
+    if len(albs) != 1:
+        return None, ""
+    return albs[0], (f" (found by discovery: there is no load balancer {name}; "
+                     f"{albs[0]['LoadBalancerName']} is {why})")
+
+
+def find_load_balancer(aws: ReadOnlyAws, name: str, port: int | None = None
+                       ) -> dict[str, Any] | None:
+    """By name; else the only application load balancer (see ``locate_load_balancer``)."""
+    return locate_load_balancer(aws, name, port)[0]
 
 
 def find_listener(aws: ReadOnlyAws, load_balancer: dict[str, Any], port: int
@@ -100,34 +120,67 @@ def rule_paths(rule: dict[str, Any]) -> list[str]:
     return paths
 
 
-def _discovered_group_arn(aws: ReadOnlyAws, load_balancer: str, port: int, path: str | None,
-                          exclude: str | None) -> str | None:
-    balancer = find_load_balancer(aws, load_balancer, port)
+def _route_label(rule: dict[str, Any] | None) -> str:
+    return "default action" if rule is None else f"rule {_label(rule)}"
+
+
+def _discover_group(aws: ReadOnlyAws, name: str, load_balancer: str, port: int,
+                    path: str | None, exclude: tuple[str, ...]
+                    ) -> tuple[dict[str, Any] | None, str]:
+    """The lab's target group under another name (a CloudFormation stack's): the one group
+    that the listener on ``port`` forwards to through the rule for ``path`` (or its default
+    action). A group never counts as this one when it is named as one of the lab's other
+    groups (``exclude``) or when another route of the same listener forwards to it too (it
+    belongs to that route); with more than one candidate left, nothing is taken."""
+    balancer, _ = locate_load_balancer(aws, load_balancer, port)
     listener = find_listener(aws, balancer, port) if balancer else None
-    if listener is None:
-        return None
-    if path is None:
-        actions = listener.get("DefaultActions") or []
-    else:
-        actions = next((r.get("Actions") or [] for r in rules(aws, listener["ListenerArn"])
-                        if path in rule_paths(r)), [])
-    excluded = find_target_group(aws, exclude) if exclude else None
-    for arn, _ in forward_weights(actions) or []:
-        if excluded is None or arn != excluded["TargetGroupArn"]:
-            return arn
-    return None
+    if balancer is None or listener is None:
+        return None, ""
+    others = [r for r in rules(aws, listener["ListenerArn"]) if not r.get("IsDefault")]
+    route: dict[str, Any] | None = None
+    actions = listener.get("DefaultActions") or []
+    if path is not None:
+        route = next((r for r in others if path in rule_paths(r)), None)
+        if route is None:
+            return None, ""
+        others.remove(route)
+        actions = route.get("Actions") or []
+    elsewhere = {arn for r in others for arn, _ in forward_weights(r.get("Actions") or []) or []}
+    if route is not None:
+        elsewhere |= {arn for arn, _ in
+                      forward_weights(listener.get("DefaultActions") or []) or []}
+    excluded = {g["TargetGroupArn"] for other in exclude if other != name
+                if (g := _one(aws, "describe_target_groups", "TargetGroups", Names=[other]))}
+    candidates = [arn for arn, _ in forward_weights(actions) or []
+                  if arn not in elsewhere and arn not in excluded]
+    if len(candidates) != 1:
+        return None, ""
+    group = target_group_by_arn(aws, candidates[0])
+    if group is None:
+        return None, ""
+    return group, (f" (found by discovery: there is no target group {name}; "
+                   f"{group['TargetGroupName']} is the one group the {_route_label(route)} of "
+                   f"listener :{port} of {balancer['LoadBalancerName']} forwards to)")
+
+
+def locate_target_group(aws: ReadOnlyAws, name: str, *, load_balancer: str | None = None,
+                        port: int = 80, path: str | None = None,
+                        exclude: tuple[str, ...] = ()) -> tuple[dict[str, Any] | None, str]:
+    """(target group, how it was found): by name; else (when ``load_balancer`` is given) by
+    discovery through the listener on ``port`` (see ``_discover_group``). ``how`` is "" for
+    the lab's name, else words naming what discovery took and why."""
+    found = _one(aws, "describe_target_groups", "TargetGroups", Names=[name])
+    if found is not None or load_balancer is None:
+        return found, ""
+    return _discover_group(aws, name, load_balancer, port, path, exclude)
 
 
 def find_target_group(aws: ReadOnlyAws, name: str, *, load_balancer: str | None = None,
-                      port: int = 80, path: str | None = None, exclude: str | None = None
+                      port: int = 80, path: str | None = None, exclude: tuple[str, ...] = ()
                       ) -> dict[str, Any] | None:
-    """By name; else (when ``load_balancer`` is given) the group the listener on ``port``
-    forwards to - through the rule for ``path``, or its default action - skipping ``exclude``."""
-    found = _one(aws, "describe_target_groups", "TargetGroups", Names=[name])
-    if found is not None or load_balancer is None:
-        return found
-    arn = _discovered_group_arn(aws, load_balancer, port, path, exclude)
-    return target_group_by_arn(aws, arn) if arn else None
+    """By name; else by discovery (see ``locate_target_group``)."""
+    return locate_target_group(aws, name, load_balancer=load_balancer, port=port, path=path,
+                               exclude=exclude)[0]
 
 
 class TargetGroupRef(Params):
@@ -139,13 +192,17 @@ class TargetGroupRef(Params):
     listener_port: int = 80
     rule_path: str | None = Field(default=None,
                                   description="discovery: the path rule that forwards to it")
-    exclude: str | None = Field(default=None,
-                                description="discovery: a target group that is not this one")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="discovery: the lab's other target groups, never taken for this one")
+
+    def locate(self, aws: ReadOnlyAws) -> tuple[dict[str, Any] | None, str]:
+        return locate_target_group(aws, self.target_group, load_balancer=self.load_balancer,
+                                   port=self.listener_port, path=self.rule_path,
+                                   exclude=tuple(self.exclude))
 
     def find(self, aws: ReadOnlyAws) -> dict[str, Any] | None:
-        return find_target_group(aws, self.target_group, load_balancer=self.load_balancer,
-                                 port=self.listener_port, path=self.rule_path,
-                                 exclude=self.exclude)
+        return self.locate(aws)[0]
 
 
 def _missing_group(aws: ReadOnlyAws, name: str) -> Result:
@@ -193,10 +250,10 @@ class LoadBalancerParams(Params):
        hint="aws elbv2 create-load-balancer --type application --scheme internet-facing "
             "--subnets (two AZs) --security-groups ...")
 def load_balancer(aws: ReadOnlyAws, p: LoadBalancerParams) -> Result:
-    lb = find_load_balancer(aws, p.name)
+    lb, how = locate_load_balancer(aws, p.name)
     if lb is None:
         return _missing_balancer(aws, p.name)
-    name = lb["LoadBalancerName"]
+    name = lb["LoadBalancerName"] + how
     problems: list[tuple[str, str, str]] = []
     if lb.get("Type") != p.type:
         problems.append((f"it is a {lb.get('Type')} load balancer", f"type {p.type}",
@@ -263,6 +320,9 @@ class TargetGroupParams(TargetGroupRef):
     target_type: str = "instance"
     health_path: str = "/health"
     matcher: str = "200"
+    health_port: str = Field(default="traffic-port",
+                             description="where health checks go; traffic-port is each "
+                                         "target's own (dynamic host) port")
     task_definition: str | None = Field(
         default=None, description="explains a target type that does not fit its network mode")
 
@@ -272,10 +332,10 @@ class TargetGroupParams(TargetGroupRef):
        hint="aws elbv2 create-target-group --target-type instance --protocol HTTP --port 80 "
             "--health-check-path /health --matcher HttpCode=200")
 def target_group(aws: ReadOnlyAws, p: TargetGroupParams) -> Result:
-    group = p.find(aws)
+    group, how = p.locate(aws)
     if group is None:
         return _missing_group(aws, p.target_group)
-    name = group["TargetGroupName"]
+    name = group["TargetGroupName"] + how
     problems: list[tuple[str, str, str]] = []
     if group.get("TargetType") != p.target_type:
         mode = _network_mode(aws, p.task_definition) if p.task_definition else None
@@ -289,6 +349,14 @@ def target_group(aws: ReadOnlyAws, p: TargetGroupParams) -> Result:
         problems.append((f"its health check asks for {path}, a path the app does not serve for "
                          f"health checks (it answers on {p.health_path})",
                          f"health check path {p.health_path}", f"health check path {path}"))
+    port = str(group.get("HealthCheckPort") or "traffic-port")
+    if port != p.health_port:
+        wanted = p.health_port
+        if wanted == "traffic-port":
+            wanted = ("each target's own port (traffic-port): ECS registers every task on its "
+                      f"own dynamic host port, and nothing answers on {port}")
+        problems.append((f"its health checks go to port {port}, not {wanted}",
+                         f"health check port {p.health_port}", f"health check port {port}"))
     code = str((group.get("Matcher") or {}).get("HttpCode", ""))
     if code != p.matcher:
         problems.append((f"its health check accepts HTTP {code}",
@@ -309,19 +377,21 @@ def target_group(aws: ReadOnlyAws, p: TargetGroupParams) -> Result:
 
 
 def _listener_or_failure(aws: ReadOnlyAws, name: str, port: int
-                         ) -> tuple[dict[str, Any], dict[str, Any]] | Result:
-    lb = find_load_balancer(aws, name, port)
+                         ) -> tuple[str, dict[str, Any]] | Result:
+    """(the load balancer's name, and how discovery found it; its listener on ``port``), or
+    the failure saying which of the two is missing."""
+    lb, how = locate_load_balancer(aws, name, port)
     if lb is None:
         return _missing_balancer(aws, name)
     listener = find_listener(aws, lb, port)
     if listener is None:
         ports = sorted(li["Port"] for li in listeners(aws, lb["LoadBalancerArn"]))
         return failed(
-            f"Load balancer {lb['LoadBalancerName']} has no listener on port {port}.",
+            f"Load balancer {lb['LoadBalancerName']}{how} has no listener on port {port}.",
             expected=f"a listener on port {port}",
             actual=("listeners on ports " + ", ".join(map(str, ports))) if ports
             else "no listeners")
-    return lb, listener
+    return lb["LoadBalancerName"] + how, listener
 
 
 class ListenerParams(Params):
@@ -339,8 +409,8 @@ def listener_forwards(aws: ReadOnlyAws, p: ListenerParams) -> Result:
     found = _listener_or_failure(aws, p.load_balancer, p.port)
     if isinstance(found, Result):
         return found
-    lb, listener = found
-    where = f"Listener {listener.get('Protocol')}:{p.port} of {lb['LoadBalancerName']}"
+    balancer, listener = found
+    where = f"Listener {listener.get('Protocol')}:{p.port} of {balancer}"
     if listener.get("Protocol") != p.protocol:
         return failed(f"{where} speaks {listener.get('Protocol')}, not {p.protocol}.",
                       expected=p.protocol, actual=str(listener.get("Protocol")))
@@ -350,14 +420,15 @@ def listener_forwards(aws: ReadOnlyAws, p: ListenerParams) -> Result:
         return failed(f"{where} does not forward by default (its default action is {kinds}).",
                       expected=f"default action forward to {p.target_group}",
                       actual=f"default action {kinds}")
-    wanted = find_target_group(aws, p.target_group, load_balancer=p.load_balancer, port=p.port)
+    wanted, how = locate_target_group(aws, p.target_group, load_balancer=p.load_balancer,
+                                      port=p.port)
     live = [(arn, w) for arn, w in weights if w > 0]
     if wanted is None or wanted["TargetGroupArn"] not in [arn for arn, _ in live]:
         names = ", ".join(target_group_name(aws, arn) for arn, _ in live) or "nothing"
         return failed(f"{where} forwards to {names}, not {p.target_group}.",
                       expected=f"default action forward to {p.target_group}",
                       actual=f"forwards to {names}")
-    return passed(f"{where} forwards to {wanted['TargetGroupName']}.")
+    return passed(f"{where} forwards to {wanted['TargetGroupName']}{how}.")
 
 
 def _glob_regex(pattern: str) -> re.Pattern[str]:
@@ -424,6 +495,22 @@ class PathRule(Params):
     target_group: str
 
 
+def _no_rule(aws: ReadOnlyAws, present: list[dict[str, Any]], wanted: PathRule,
+             paths: set[str]) -> str:
+    """"no rule for /api/*", and when a rule forwards to the wanted group under a pattern the
+    lab does not ask for, which pattern that is (a missing wildcard is a common slip)."""
+    group = _one(aws, "describe_target_groups", "TargetGroups", Names=[wanted.target_group])
+    holders = [r for r in present if not r.get("IsDefault") and group is not None
+               and not set(rule_paths(r)) & paths
+               and group["TargetGroupArn"] in
+               [arn for arn, _ in forward_weights(r.get("Actions") or []) or []]]
+    if not holders:
+        return f"no rule for {wanted.path}"
+    return (f"no rule for {wanted.path} (the rule that forwards to {wanted.target_group}, "
+            f"priority {holders[0].get('Priority')}, matches "
+            f"{', '.join(rule_paths(holders[0])) or 'other conditions'} instead)")
+
+
 class ListenerRulesParams(Params):
     load_balancer: str
     port: int = 80
@@ -438,25 +525,26 @@ def listener_rules(aws: ReadOnlyAws, p: ListenerRulesParams) -> Result:
     found = _listener_or_failure(aws, p.load_balancer, p.port)
     if isinstance(found, Result):
         return found
-    lb, listener = found
-    where = f"Listener :{p.port} of {lb['LoadBalancerName']}"
+    balancer, listener = found
+    where = f"Listener :{p.port} of {balancer}"
     present = rules(aws, listener["ListenerArn"])
     missing, wrong, routed = [], [], []
     for wanted in p.rules:
         rule = next((r for r in present if wanted.path in rule_paths(r)), None)
         if rule is None:
-            missing.append(wanted.path)
+            missing.append(_no_rule(aws, present, wanted, {r.path for r in p.rules}))
             continue
-        group = find_target_group(aws, wanted.target_group, load_balancer=p.load_balancer,
-                                  port=p.port, path=wanted.path)
+        siblings = tuple(r.target_group for r in p.rules if r.target_group != wanted.target_group)
+        group, how = locate_target_group(aws, wanted.target_group, load_balancer=p.load_balancer,
+                                         port=p.port, path=wanted.path, exclude=siblings)
         arns = [arn for arn, w in forward_weights(rule.get("Actions") or []) or [] if w > 0]
         if group is None or group["TargetGroupArn"] not in arns:
             names = ", ".join(target_group_name(aws, a) for a in arns) or "no target group"
             wrong.append(f"{wanted.path} forwards to {names}, not {wanted.target_group}")
         else:
-            routed.append(f"{wanted.path} to {group['TargetGroupName']}")
+            routed.append(f"{wanted.path} to {group['TargetGroupName']}{how}")
     if missing or wrong:
-        listed = [f"no rule for {path}" for path in missing] + wrong
+        listed = missing + wrong
         return failed(f"{where}: " + "; ".join(listed) + ".",
                       expected="; ".join(f"{r.path} -> {r.target_group}" for r in p.rules),
                       actual="rules: " + (", ".join(_label(r) for r in present
@@ -485,11 +573,50 @@ class WeightsParams(Params):
     port: int = 80
     weights: list[Weight] = Field(min_length=1,
                                   description="target groups and their weights, e.g. 90 and 10")
+    later: list[list[Weight]] = Field(
+        default_factory=list,
+        description="splits that later steps of the lab move on to from this one (they keep "
+                    "its outcome, so they pass too), e.g. a rollback's 100/0 after a canary")
+    serving_healthy: bool = Field(
+        default=True, description="every group that gets a share has a healthy target")
 
 
 def _percent(pairs: list[tuple[str, int]]) -> dict[str, float]:
     total = sum(w for _, w in pairs)
     return {key: (100.0 * w / total if total else 0.0) for key, w in pairs}
+
+
+def _split(shares: dict[str, float]) -> str:
+    return ", ".join(f"{name} {share:g}%" for name, share in shares.items())
+
+
+def _matches(shares: dict[str, float], wanted: dict[str, float]) -> bool:
+    """Does the listener's split (by ARN) give every wanted group its share (0.5% slack) and
+    no other group any traffic?"""
+    return all(abs(shares.get(arn, 0.0) - share) <= 0.5 for arn, share in wanted.items()) and \
+        not any(share > 0 for arn, share in shares.items() if arn not in wanted)
+
+
+def _why_not(shares: dict[str, float], wanted: dict[str, float], raw: list[tuple[str, int]],
+             names: dict[str, str]) -> str:
+    """Words on how the split differs, when a common slip explains it."""
+    got = sorted(round(shares.get(arn, 0.0), 1) for arn in wanted)
+    # all-or-nothing splits swapped are more often an earlier step's state than a slip
+    if got == sorted(round(v, 1) for v in wanted.values()) and len(set(got)) > 1 \
+            and 0 not in got:
+        return (" The shares are the wrong way round: each weight goes with the target group "
+                "named in the same {TargetGroupArn=...,Weight=...} entry.")
+    total = sum(w for _, w in raw)
+    if total and total != 100:
+        listed = " + ".join(f"{w} ({names.get(arn, arn)})" for arn, w in raw)
+        return (f" Weights are relative, not percentages: a group gets its weight divided by "
+                f"the sum of all weights, here {listed} = {total}.")
+    return ""
+
+
+def _healthy_count(aws: ReadOnlyAws, arn: str) -> int:
+    described = aws.elbv2.describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+    return sum(t["TargetHealth"].get("State") == "healthy" for t in described)
 
 
 @check("elbv2.listener_weights", title="The listener splits traffic by the weights asked",
@@ -500,28 +627,63 @@ def listener_weights(aws: ReadOnlyAws, p: WeightsParams) -> Result:
     found = _listener_or_failure(aws, p.load_balancer, p.port)
     if isinstance(found, Result):
         return found
-    lb, listener = found
-    where = f"Listener :{p.port} of {lb['LoadBalancerName']}"
-    wanted = _percent([(w.target_group, w.weight) for w in p.weights])
-    expected = ", ".join(f"{name} {share:g}%" for name, share in wanted.items())
+    balancer, listener = found
+    where = f"Listener :{p.port} of {balancer}"
+    expected = _split(_percent([(w.target_group, w.weight) for w in p.weights]))
     weights = forward_weights(listener.get("DefaultActions") or [])
     if weights is None:
         return failed(f"{where} does not forward by default.",
                       expected=f"a weighted forward: {expected}", actual="no forward action")
-    shares = {target_group_name(aws, arn): share
-              for arn, share in _percent(weights).items()}
-    actual = ", ".join(f"{name} {share:g}%" for name, share in shares.items())
-    absent = [name for name in wanted if name not in shares]
+    names = {arn: target_group_name(aws, arn) for arn, _ in weights}
+    shares = _percent(weights)
+    actual = _split({names[arn]: share for arn, share in shares.items()})
+    lab_names = [w.target_group for w in p.weights]
+    arns: dict[str, str] = {}
+    absent = []
+    for name in lab_names:
+        group, how = locate_target_group(aws, name, load_balancer=p.load_balancer, port=p.port,
+                                         exclude=tuple(n for n in lab_names if n != name))
+        if group is None or group["TargetGroupArn"] not in shares:
+            absent.append(name)
+            continue
+        arns[name] = group["TargetGroupArn"]
+        names[group["TargetGroupArn"]] += how
     if absent:
         return failed(
-            f"{where} forwards {actual}; {', '.join(absent)} is not in its forward action "
-            f"(list it, with weight 0 if it should get no traffic yet, so the load balancer "
-            f"health-checks it).", expected=f"a weighted forward: {expected}", actual=actual)
-    others = [name for name, share in shares.items() if name not in wanted and share > 0]
-    if others or any(abs(shares[name] - share) > 0.5 for name, share in wanted.items()):
-        return failed(f"{where} sends {actual}; expected {expected}.",
+            f"{where} forwards {actual}; {', '.join(absent)} is not in its forward action. A "
+            f"weighted forward lists every group that shares the traffic, with weight 0 for "
+            f"one that gets none for now.",
+            expected=f"a weighted forward: {expected}", actual=actual)
+
+    def by_arn(split: list[Weight]) -> dict[str, float]:
+        return {arns[key]: share for key, share in
+                _percent([(w.target_group, w.weight) for w in split]).items() if key in arns}
+
+    wanted = by_arn(p.weights)
+    later = next((split for split in p.later if _matches(shares, by_arn(split))), None)
+    if not _matches(shares, wanted) and later is None:
+        return failed(f"{where} sends {actual}; expected {expected}."
+                      + _why_not(shares, wanted, weights, names),
                       expected=expected, actual=actual)
-    return passed(f"{where} sends {actual}.")
+    if p.serving_healthy:
+        empty = [arn for arn, share in shares.items()
+                 if share > 0 and _healthy_count(aws, arn) == 0]
+        if empty:
+            groups = " and ".join(f"{shares[arn]:g}% to {names[arn]}" for arn in empty)
+            which = "which has no healthy target" if len(empty) == 1 else \
+                "which have no healthy targets"
+            return failed(
+                f"{where} sends {groups}, {which}: those requests get HTTP 503. A group "
+                f"takes a share of the traffic only once its service's tasks are registered "
+                f"and healthy in it.",
+                expected=f"{expected}, every group with a share having healthy targets",
+                actual=f"{actual}; no healthy targets in "
+                       + ", ".join(names[arn] for arn in empty))
+    split = _split({names[arn]: share for arn, share in shares.items()})
+    if later is not None and not _matches(shares, wanted):
+        return passed(f"{where} sends {split}: a later step of the lab moved it on from this "
+                      f"step's {expected}.")
+    return passed(f"{where} sends {split}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,6 +692,9 @@ def listener_weights(aws: ReadOnlyAws, p: WeightsParams) -> Result:
 
 class TargetsHealthyParams(TargetGroupRef):
     count: int = Field(ge=1)
+    at_least: bool = Field(default=False,
+                           description="count is a minimum: a later step may scale out, and "
+                                       "more targets, all healthy, keep this step's outcome")
     dynamic_ports: bool = Field(default=True,
                                 description="targets must use distinct dynamic host ports")
 
@@ -543,6 +708,11 @@ def _unhealthy_explanation(aws: ReadOnlyAws, group: dict[str, Any],
         return (f"{where} answers the health check path {group.get('HealthCheckPath')} with "
                 f"{health.get('Description', 'an unexpected code')}: the app does not serve "
                 f"{group.get('HealthCheckPath')}")
+    port = str(group.get("HealthCheckPort") or "traffic-port")
+    if port != "traffic-port" and reason in ("Target.Timeout", "Target.FailedHealthChecks"):
+        return (f"health checks of {where} go to port {port}, not to the target's own port "
+                f"{target['Target'].get('Port')} (the group's health check port is {port}, "
+                f"not traffic-port)")
     if reason == "Target.Timeout":
         lbs = group.get("LoadBalancerArns") or []
         lb_groups: list[str] = []
@@ -557,23 +727,104 @@ def _unhealthy_explanation(aws: ReadOnlyAws, group: dict[str, Any],
     return f"{where} is {health.get('State')} ({reason or 'no reason given'})"
 
 
+def _balancer_sources(aws: ReadOnlyAws, group: dict[str, Any]) -> tuple[set[str], list[str]]:
+    """(security group IDs, subnet CIDRs) the load balancers using ``group`` send from."""
+    ids: set[str] = set()
+    subnets: list[str] = []
+    for arn in group.get("LoadBalancerArns") or []:
+        lb = _one(aws, "describe_load_balancers", "LoadBalancers", LoadBalancerArns=[arn]) or {}
+        ids |= set(lb.get("SecurityGroups") or [])
+        subnets += [z["SubnetId"] for z in lb.get("AvailabilityZones") or [] if z.get("SubnetId")]
+    cidrs = [sn["CidrBlock"] for sn in
+             aws.ec2.describe_subnets(SubnetIds=sorted(set(subnets)))["Subnets"]] if subnets else []
+    return ids, cidrs
+
+
+def _admits(permission: dict[str, Any], port: int, sources: set[str], cidrs: list[str]) -> bool:
+    protocol = str(permission.get("IpProtocol"))
+    if protocol not in ("-1", "tcp", "6"):
+        return False
+    if protocol != "-1" and not (int(permission.get("FromPort", 0)) <= port
+                                 <= int(permission.get("ToPort", 65535))):
+        return False
+    if any(pair.get("GroupId") in sources for pair in permission.get("UserIdGroupPairs") or []):
+        return True
+    for entry in permission.get("IpRanges") or []:
+        network = ipaddress.ip_network(entry.get("CidrIp", "255.255.255.255/32"), strict=False)
+        inside = [ipaddress.ip_network(c, strict=False) for c in cidrs]
+        if inside and all(n.version == network.version and n.network_address in network
+                          and n.prefixlen >= network.prefixlen for n in inside):
+            return True
+    return False
+
+
+def _unreachable(aws: ReadOnlyAws, group: dict[str, Any],
+                 targets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The instance targets whose security groups do not admit the load balancer on the port
+    health checks use: they time out, however long one waits (read from the groups, so this
+    is said while the targets are still ``initial``, and between the replacements ECS starts
+    for unhealthy tasks)."""
+    if group.get("TargetType") != "instance" or not targets:
+        return []
+    sources, cidrs = _balancer_sources(aws, group)
+    if not sources and not cidrs:
+        return []
+    ids = sorted({t["Target"]["Id"] for t in targets})
+    try:
+        reservations = aws.ec2.describe_instances(InstanceIds=ids)["Reservations"]
+    except ClientError as exc:
+        if is_not_found(exc) or "InvalidInstanceID" in str(exc):
+            return []
+        raise
+    groups_of = {i["InstanceId"]: [g["GroupId"] for g in i.get("SecurityGroups") or []]
+                 for r in reservations for i in r["Instances"]}
+    every = sorted({g for gs in groups_of.values() for g in gs})
+    rules = {g["GroupId"]: g.get("IpPermissions") or [] for g in
+             aws.ec2.describe_security_groups(GroupIds=every)["SecurityGroups"]} if every else {}
+    health_port = str(group.get("HealthCheckPort") or "traffic-port")
+    blocked = []
+    for target in targets:
+        port = int(target["Target"].get("Port") or group.get("Port") or 0)
+        if health_port != "traffic-port":
+            port = int(health_port)
+        instance_groups = groups_of.get(target["Target"]["Id"])
+        if instance_groups is None:
+            continue
+        if not any(_admits(rule, port, sources, cidrs)
+                   for g in instance_groups for rule in rules.get(g, [])):
+            blocked.append(target)
+    return blocked
+
+
 @check("elbv2.targets_healthy", title="The target group has its healthy targets",
        params=TargetsHealthyParams,
        hint="describe-target-health shows each target's state and the reason it is not healthy.")
 def targets_healthy(aws: ReadOnlyAws, p: TargetsHealthyParams) -> Result:
-    group = p.find(aws)
+    group, how = p.locate(aws)
     if group is None:
         return _missing_group(aws, p.target_group)
-    name = group["TargetGroupName"]
+    name = group["TargetGroupName"] + how
+    wanted = f"{'at least ' if p.at_least else ''}{p.count} healthy targets"
     described = aws.elbv2.describe_target_health(
         TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
     current = [t for t in described if t["TargetHealth"].get("State") != "draining"]
     listing = ", ".join(f"{t['Target']['Id']}:{t['Target'].get('Port')} "
                         f"{t['TargetHealth'].get('State')}" for t in current) or "none"
     if not current:
+        draining = [t for t in described if t["TargetHealth"].get("State") == "draining"]
+        blocked = _unreachable(aws, group, draining)
+        if blocked:
+            reasons = "; ".join(_unhealthy_explanation(aws, group, dict(
+                t, TargetHealth={"State": "draining", "Reason": "Target.Timeout"}))
+                for t in blocked)
+            return failed(
+                f"Target group {name} has only draining targets: ECS stops tasks whose health "
+                f"checks fail, and their replacements fail the same way: {reasons}.",
+                expected=wanted, actual="draining: " + ", ".join(
+                    f"{t['Target']['Id']}:{t['Target'].get('Port')}" for t in draining))
         return failed(f"Target group {name} has no registered targets: no running task of a "
                       f"service is registered in it yet.",
-                      expected=f"{p.count} healthy targets", actual="no targets")
+                      expected=wanted, actual="no targets")
     if p.dynamic_ports:
         fixed = [t for t in current
                  if not DYNAMIC_PORTS[0] <= int(t["Target"].get("Port") or 0) <= DYNAMIC_PORTS[1]]
@@ -591,10 +842,19 @@ def targets_healthy(aws: ReadOnlyAws, p: TargetsHealthyParams) -> Result:
                       f"are not health-checked.",
                       expected="a listener or rule that forwards to it", actual=listing)
     bad = [t for t in current if t["TargetHealth"].get("State") == "unhealthy"]
+    blocked = [t for t in _unreachable(aws, group, [t for t in current if t not in bad and
+                                                    t["TargetHealth"].get("State") == "initial"])]
+    if blocked:
+        reasons = "; ".join([_unhealthy_explanation(aws, group, t) for t in bad] + [
+            _unhealthy_explanation(aws, group, dict(
+                t, TargetHealth={"State": "initial", "Reason": "Target.Timeout"}))
+            for t in blocked])
+        return failed(f"Target group {name}: {len(bad) + len(blocked)} of {len(current)} targets "
+                      f"cannot turn healthy: {reasons}.", expected=wanted, actual=listing)
     if bad:
         reasons = "; ".join(_unhealthy_explanation(aws, group, t) for t in bad)
         return failed(f"Target group {name}: {len(bad)} of {len(current)} targets unhealthy: "
-                      f"{reasons}.", expected=f"{p.count} healthy targets", actual=listing)
+                      f"{reasons}.", expected=wanted, actual=listing)
     waiting = [t for t in current if t["TargetHealth"].get("State") != "healthy"]
     if waiting:
         return failed(
@@ -602,8 +862,9 @@ def targets_healthy(aws: ReadOnlyAws, p: TargetsHealthyParams) -> Result:
             f"({waiting[0]['TargetHealth'].get('State')}); a target turns healthy after "
             f"{group.get('HealthyThresholdCount')} passing checks, "
             f"{group.get('HealthCheckIntervalSeconds')} s apart.",
-            expected=f"{p.count} healthy targets", actual=listing)
-    if len(current) != p.count:
-        return failed(f"Target group {name} has {len(current)} healthy target(s), not {p.count}.",
-                      expected=f"{p.count} healthy targets", actual=listing)
-    return passed(f"Target group {name} has {p.count} healthy target(s): {listing}.")
+            expected=wanted, actual=listing)
+    if len(current) < p.count or (len(current) != p.count and not p.at_least):
+        return failed(f"Target group {name} has {len(current)} healthy target(s), not "
+                      f"{'at least ' if p.at_least else ''}{p.count}.",
+                      expected=wanted, actual=listing)
+    return passed(f"Target group {name} has {len(current)} healthy target(s): {listing}.")

@@ -2,7 +2,9 @@
 
 A group is found by its name; else, by discovery, among the groups of the load balancer (for
 the load balancer's own group) or of the cluster's container instances (for the instances'
-group), so groups whose names CloudFormation generated are judged too.
+group), so groups whose names CloudFormation generated are judged too. Discovery never takes a
+VPC's ``default`` group or a group the lab names for something else, takes nothing when the
+choice is ambiguous, and names what it took; the group is then judged in full.
 """
 
 from __future__ import annotations
@@ -122,6 +124,13 @@ def describe_admits(group: dict[str, Any], names: dict[str, str]) -> str:
     return "; ".join(parts) or "nothing (no ingress rules)"
 
 
+def _discoverable(groups: list[dict[str, Any]], exclude: set[str]) -> list[dict[str, Any]]:
+    """Groups discovery may take: not a VPC's default group (it belongs to the VPC, not to the
+    lab) and not one of ``exclude`` (ids or names of groups the lab uses for other things)."""
+    return [g for g in groups if g.get("GroupName") != "default"
+            and g["GroupId"] not in exclude and g.get("GroupName") not in exclude]
+
+
 def _missing(name: str, what: str) -> Result:
     return failed(f"Security group {name} does not exist.", expected=f"a security group {what}",
                   actual="no such group")
@@ -134,6 +143,9 @@ class IngressParams(Params):
     cidr: str = "0.0.0.0/0"
     load_balancer: str | None = Field(
         default=None, description="discovery: the group may be one of this load balancer's")
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="discovery: the lab's other security groups, never taken for this one")
 
 
 @check("vpc.security_group_ingress", title="The security group admits the port from the CIDR",
@@ -142,15 +154,18 @@ class IngressParams(Params):
             "--cidr 0.0.0.0/0")
 def security_group_ingress(aws: ReadOnlyAws, p: IngressParams) -> Result:
     high = p.to_port or p.port
-    group = group_by_name(aws, p.group)
+    group, how = group_by_name(aws, p.group), ""
     if group is None:
-        candidates = [g for g in load_balancer_groups(aws, p.load_balancer)
+        candidates = [g for g in _discoverable(load_balancer_groups(aws, p.load_balancer),
+                                               set(p.exclude))
                       if covers(admitted_ranges(g, cidr=p.cidr), p.port, high)]
-        if not candidates:
+        if len(candidates) != 1:
             return _missing(p.group, f"named {p.group} admitting {_ports(p.port, high)} "
                                      f"from {p.cidr}")
         group = candidates[0]
-    name = group.get("GroupName") or group["GroupId"]
+        how = (f" (found by discovery: there is no group {p.group}; it is the group of load "
+               f"balancer {p.load_balancer} that admits {_ports(p.port, high)} from {p.cidr})")
+    name = (group.get("GroupName") or group["GroupId"]) + how
     if not covers(admitted_ranges(group, cidr=p.cidr), p.port, high):
         return failed(f"Security group {name} does not admit TCP {_ports(p.port, high)} from "
                       f"{p.cidr}.",
@@ -179,24 +194,48 @@ class AdmitsGroupParams(Params):
             "--protocol tcp --port 32768-65535 --source-group <load balancer's group>")
 def security_group_admits_group(aws: ReadOnlyAws, p: AdmitsGroupParams) -> Result:
     span = _ports(p.from_port, p.to_port)
+    named = group_by_name(aws, p.group)
+    hows: list[str] = []
     sources = [g for g in [group_by_name(aws, p.source)] if g]
     if not sources:
-        sources = load_balancer_groups(aws, p.source_load_balancer)
+        # the load balancer's own groups, never the instances' group itself
+        sources = _discoverable(load_balancer_groups(aws, p.source_load_balancer),
+                                {p.group, *([named["GroupId"]] if named else [])})
+        if sources:
+            hows.append(f"there is no group {p.source}; "
+                        + ", ".join(g.get("GroupName") or g["GroupId"] for g in sources)
+                        + f" is what load balancer {p.source_load_balancer} carries")
     if not sources:
         return _missing(p.source, f"named {p.source} for the load balancer")
     source_ids = {g["GroupId"] for g in sources}
     source_name = ", ".join(g.get("GroupName") or g["GroupId"] for g in sources)
-    group = group_by_name(aws, p.group)
+    group = named
     if group is None:
-        candidates = cluster_instance_groups(aws, p.cluster)
-        group = next((g for g in candidates if admitted_ranges(g, source_ids=source_ids)),
-                     candidates[0] if candidates else None)
+        candidates = _discoverable(cluster_instance_groups(aws, p.cluster),
+                                   source_ids | {p.source})
+        admitting = [g for g in candidates if admitted_ranges(g, source_ids=source_ids)]
+        chosen = admitting if admitting else candidates
+        group = chosen[0] if len(chosen) == 1 else None
+        if group is not None:
+            which = ("the group of the cluster's instances that admits it" if admitting
+                     else "the one group of the cluster's instances")
+            hows.insert(0, f"there is no group {p.group}; "
+                           f"{group.get('GroupName') or group['GroupId']} is {which}")
     if group is None:
         return _missing(p.group, f"named {p.group} on the container instances")
     name = group.get("GroupName") or group["GroupId"]
-    names = {g["GroupId"]: g.get("GroupName") or g["GroupId"] for g in sources}
+    if hows:
+        name += " (found by discovery: " + "; ".join(hows) + ")"
+    names = {g["GroupId"]: g.get("GroupName") or g["GroupId"] for g in [group, *sources]}
     admitted = admitted_ranges(group, source_ids=source_ids)
     if not covers(admitted, p.from_port, p.to_port):
+        if covers(admitted_ranges(group, cidr="0.0.0.0/0"), p.from_port, p.to_port):
+            return failed(
+                f"Security group {name} admits TCP {span} from 0.0.0.0/0 instead of from "
+                f"{source_name}: anyone can reach the tasks without the load balancer. Name "
+                f"the load balancer's group as the source (--source-group), not a CIDR.",
+                expected=f"TCP {span} only from security group {source_name}",
+                actual="admits " + describe_admits(group, names))
         have = ", ".join(_ports(*r) for r in admitted)
         detail = (f"; it admits only {have} from it" if have else "")
         return failed(

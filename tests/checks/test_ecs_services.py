@@ -365,3 +365,44 @@ def test_targets_fail_for_fixed_host_ports(sandbox: Target, kata: Kata) -> None:
     result = run(sandbox, "ecs.service_targets", **WEB)
     assert result.status is Status.FAILED
     assert "do not each have their own dynamic host port" in result.message
+
+
+def test_running_at_least_accepts_a_later_scale_out(sandbox: Target, kata: Kata) -> None:
+    kata.prerequisites().web()
+    kata.ecs.update_service(cluster="kata-cluster", service="web", desiredCount=3)
+    kata.advance(60)
+    result = run(sandbox, "ecs.service_running", **WEB, desired_count=2, at_least=True)
+    assert result.status is Status.PASSED, result.message
+    kata.ecs.update_service(cluster="kata-cluster", service="web", desiredCount=1)
+    kata.advance(60)
+    result = run(sandbox, "ecs.service_running", **WEB, desired_count=2, at_least=True)
+    assert result.status is Status.FAILED
+    assert result.message == "Service web: desiredCount expected at least 2, found 1."
+
+
+def test_service_discovery_takes_no_service_the_lab_names_otherwise(sandbox: Target,
+                                                                    kata: Kata) -> None:
+    """No service web; web-green sits behind web's group. Discovery names what it took, and
+    never takes it when the lab names web-green as another of its services."""
+    kata.prerequisites().web(settle=0)
+    kata.ecs.delete_service(cluster="kata-cluster", service="web", force=True)
+    kata.service(name="web-green", task_definition="kata-web:2")
+    result = run(sandbox, "ecs.service_running", **WEB, desired_count=2)
+    assert result.message.startswith("Service web-green (found by discovery: there is no "
+                                     "service web; web-green is the one service behind target "
+                                     "group kata-web-tg)")
+    result = run(sandbox, "ecs.service_running", **WEB, desired_count=2,
+                 other_services=["web-green"])
+    assert result.status is Status.FAILED
+    assert result.message.startswith("Service web does not exist in cluster kata-cluster")
+
+
+def test_service_discovery_takes_nothing_when_two_services_share_the_group(
+        sandbox: Target, kata: Kata) -> None:
+    kata.prerequisites().web(settle=0)
+    kata.ecs.delete_service(cluster="kata-cluster", service="web", force=True)
+    kata.service(name="stack-Web-1", desired=1)
+    kata.service(name="stack-Web-2", desired=1)
+    result = run(sandbox, "ecs.service_running", **WEB, desired_count=1)
+    assert result.status is Status.FAILED
+    assert result.message.startswith("Service web does not exist in cluster kata-cluster")
