@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cloudkata.checks import Status
-from cloudkata.checks.elbv2 import pattern_covers, shadowed_rules
+from cloudkata.checks.elbv2_routing import pattern_covers, shadowed_rules
 from cloudkata.targets import Target
 
 from .test_ecs_services import Kata, run

@@ -18,13 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cloudkata.sandbox import manager
-from cloudkata.sandbox.behaviours.app_autoscaling import (
-    AlarmTrigger,
-    adjusted,
-    fire_times,
-    schedule_problem,
-    select_step,
-)
+from cloudkata.sandbox.behaviours.app_autoscaling_schedule import fire_times, schedule_problem
+from cloudkata.sandbox.behaviours.scaling_common import AlarmTrigger, adjusted, select_step
 from cloudkata.targets import Target
 
 CLUSTER, SERVICE = "demo", "web"

@@ -31,6 +31,7 @@ from ..control import api
 from ..control.backends import loaded
 from ..control.plane import ControlPlane, Request, reconciler
 from . import app_autoscaling
+from .scaling_common import AlarmTrigger
 
 JSON_10 = "application/x-amz-json-1.0"
 MAX_CATCH_UP = 3 * 3600
@@ -286,7 +287,7 @@ def _actions_for(alarm: Any, state: str) -> list[str]:
 
 def _run_actions(plane: ControlPlane, account: str, region: str, alarm: Any,
                  latest: float | None, when: float, transition: bool) -> None:
-    trigger = app_autoscaling.AlarmTrigger(
+    trigger = AlarmTrigger(
         alarm_name=alarm.name, state=alarm.state_value, metric_value=latest,
         threshold=float(alarm.threshold or 0), comparison=alarm.comparison_operator or "",
         when=when)

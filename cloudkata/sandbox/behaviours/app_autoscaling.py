@@ -1,4 +1,5 @@
-"""Scaling: Application Auto Scaling (ECS services) and EC2 Auto Scaling policies really scale.
+"""Scaling: Application Auto Scaling policies really scale ECS services, and EC2 Auto Scaling
+policies their groups, when an alarm runs them.
 
 moto stores scalable targets, scaling policies and scheduled actions, but nothing ever scales,
 and it has no ``DescribeScalingActivities``. On AWS:
@@ -18,198 +19,43 @@ and it has no ``DescribeScalingActivities``. On AWS:
   ``describe-scaling-activities`` lists, newest first.
 
 Here the alarm evaluator (``alarms.py``) calls :func:`execute_action` with the policy ARN of
-each alarm action; the reconciler below fires scheduled actions on the simulated clock. For an
-ECS service "capacity" is its ``desiredCount`` in moto's ECS backend; starting the tasks is the
-ECS scheduler's job. EC2 Auto Scaling simple and step policies change the group's desired
-capacity (moto then launches or terminates instances) within MinSize/MaxSize.
+each alarm action. This module runs Application Auto Scaling policies, fixes moto's
+target-tracking alarms, and answers the Application Auto Scaling API where moto does not;
+the rest is split by concern: ``scaling_common`` (the trigger, capacity, the activity log and
+the saved state), ``asg_scaling_policies`` (EC2 Auto Scaling simple, step and target-tracking
+policies change the group's desired capacity, within MinSize/MaxSize; moto then launches or
+terminates instances) and ``app_autoscaling_schedule`` (scheduled actions fire on the
+simulated clock). For an ECS service "capacity" is its ``desiredCount`` in moto's ECS backend;
+starting the tasks is the ECS scheduler's job.
 """
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .. import patches
 from ..control import api
-from ..control.backends import find, loaded
-from ..control.plane import ControlPlane, Request, reconciler
-from . import ec2_autoscaling
+from ..control.backends import find
+from ..control.plane import ControlPlane, Request
+from .app_autoscaling_schedule import schedule_problem
+from .asg_scaling_policies import ASG_POLICY, run_asg_policy
+from .scaling_common import (
+    DEFAULT_COOLDOWN,
+    AlarmTrigger,
+    adjusted,
+    as_float,
+    change_capacity,
+    current_capacity,
+    scaling_state,
+    select_step,
+    suspended,
+    truthy,
+)
 
 JSON_11 = "application/x-amz-json-1.1"
-DEFAULT_COOLDOWN = 300.0
-"""Application Auto Scaling's default Cooldown / ScaleOutCooldown / ScaleInCooldown for ECS."""
 LOW_ALARM_FACTOR = 0.9
-MAX_ACTIVITIES = 2000
-CRON_LOOKBACK = 2 * 24 * 3600
-"""After a long idle gap a cron schedule is checked over the last two simulated days only."""
-
-
-@dataclass(frozen=True)
-class AlarmTrigger:
-    """What an alarm tells the policy it runs: which alarm, its state, the breaching value."""
-
-    alarm_name: str
-    state: str
-    metric_value: float | None
-    threshold: float
-    comparison: str
-    when: float
-
-    @property
-    def above(self) -> bool:
-        return self.comparison.startswith("Greater")
-
-
-# --------------------------------------------------------------------------- state
-
-
-def _state(plane: ControlPlane) -> dict[str, Any]:
-    state: dict[str, Any] = plane.module_state("app_autoscaling", dict)
-    state.setdefault("activities", [])  # Application Auto Scaling activities, oldest first
-    state.setdefault("cooldowns", {})  # scalable target key -> cooldown bookkeeping
-    state.setdefault("scheduled", {})  # scheduled action key -> {"checked", "schedule", ...}
-    state.setdefault("asg_cooldowns", {})  # group key -> {"until", "base"}
-    return state
-
-
-def _target_key(account: str, region: str, namespace: str, resource_id: str,
-                dimension: str) -> str:
-    return f"{account}|{region}|{namespace}|{resource_id}|{dimension}"
-
-
-def record_activity(plane: ControlPlane, account: str, region: str, namespace: str,
-                    resource_id: str, dimension: str, description: str, cause: str,
-                    message: str, when: float) -> dict[str, Any]:
-    """Append one successful scaling activity in DescribeScalingActivities' shape."""
-    activity = {
-        "ActivityId": str(uuid.uuid4()),
-        "ServiceNamespace": namespace,
-        "ResourceId": resource_id,
-        "ScalableDimension": dimension,
-        "Description": description,
-        "Cause": cause,
-        "StartTime": when,
-        "EndTime": when,
-        "StatusCode": "Successful",
-        "StatusMessage": message,
-        "_account": account,
-        "_region": region,
-    }
-    activities: list[dict[str, Any]] = _state(plane)["activities"]
-    activities.append(activity)
-    del activities[:-MAX_ACTIVITIES]
-    return activity
-
-
-# --------------------------------------------------------------------------- capacity
-
-
-def _ecs_service(account: str, region: str, resource_id: str) -> Any | None:
-    parts = resource_id.split("/")
-    if len(parts) != 3 or parts[0] != "service":
-        return None
-    ecs = find("ecs", account, region)
-    if ecs is None:
-        return None
-    service = ecs.services.get(f"{parts[1]}:{parts[2]}")
-    return service if service is not None and service.status == "ACTIVE" else None
-
-
-def _current_capacity(account: str, region: str, target: Any) -> int | None:
-    if target.service_namespace == "ecs":
-        service = _ecs_service(account, region, target.resource_id)
-        return None if service is None else int(service.desired_count or 0)
-    return None  # other namespaces are stored but not simulated
-
-
-def _set_capacity(account: str, region: str, target: Any, capacity: int) -> None:
-    """ECS: UpdateService(desiredCount), as Application Auto Scaling calls it."""
-    service = _ecs_service(account, region, target.resource_id)
-    if service is None:
-        return
-    service.desired_count = capacity
-    for deployment in getattr(service, "deployments", None) or []:
-        if isinstance(deployment, dict) and deployment.get("status") == "PRIMARY":
-            deployment["desiredCount"] = capacity
-
-
-def _clamp(capacity: int, target: Any) -> int:
-    if target.min_capacity is not None:
-        capacity = max(capacity, int(target.min_capacity))
-    if target.max_capacity is not None:
-        capacity = min(capacity, int(target.max_capacity))
-    return capacity
-
-
-def truthy(value: Any) -> bool:
-    """A boolean from the API (True) or from a CloudFormation template ("true")."""
-    return value is True or str(value).lower() == "true"
-
-
-def _suspended(target: Any, what: str) -> bool:
-    state = target.suspended_state or {}
-    return isinstance(state, dict) and truthy(state.get(what))
-
-
-def _change_capacity(plane: ControlPlane, account: str, region: str, target: Any,
-                     capacity: int, cause: str, when: float) -> bool:
-    """Set a scalable target's capacity, record the activity; False if nothing changed."""
-    current = _current_capacity(account, region, target)
-    if current is None or capacity == current:
-        return False
-    _set_capacity(account, region, target, capacity)
-    noun = "desired count" if target.service_namespace == "ecs" else "capacity"
-    fulfilled = f" Change successfully fulfilled by {target.service_namespace}."
-    record_activity(plane, account, region, target.service_namespace, target.resource_id,
-                    target.scalable_dimension, f"Setting {noun} to {capacity}.", cause,
-                    f"Successfully set {noun} to {capacity}.{fulfilled}", when)
-    return True
-
-
-def adjusted(current: int, adjustment_type: str, adjustment: float,
-             min_magnitude: float | None = None) -> int:
-    """Capacity after one adjustment, rounded as Auto Scaling documents it."""
-    if adjustment_type == "ExactCapacity":
-        return int(adjustment)
-    if adjustment_type == "PercentChangeInCapacity":
-        change = current * adjustment / 100.0
-        if 0 < change < 1:
-            step = 1
-        elif -1 < change < 0:
-            step = -1
-        else:
-            step = int(change)  # above 1 rounds down, below -1 rounds up (toward zero)
-        if min_magnitude and step and abs(step) < min_magnitude:
-            step = int(math.copysign(int(min_magnitude), step))
-        return current + step
-    return current + int(adjustment)  # ChangeInCapacity
-
-
-def _bound(value: Any, default: float) -> float:
-    return default if value in (None, "") else float(value)
-
-
-def select_step(steps: list[dict[str, Any]], trigger: AlarmTrigger) -> float | None:
-    """The ScalingAdjustment of the step containing (metric - threshold), or None.
-
-    Above the threshold the lower bound is inclusive and the upper exclusive; below it the
-    lower bound is exclusive and the upper inclusive (AWS's rule).
-    """
-    value = trigger.metric_value if trigger.metric_value is not None else trigger.threshold
-    delta = value - trigger.threshold
-    for step in steps:
-        lower = _bound(step.get("MetricIntervalLowerBound"), -math.inf)
-        upper = _bound(step.get("MetricIntervalUpperBound"), math.inf)
-        inside = (lower <= delta < upper) if trigger.above else (lower < delta <= upper)
-        if inside:
-            return float(step.get("ScalingAdjustment", 0))
-    return None
 
 
 # --------------------------------------------------------------------------- policies
@@ -219,13 +65,10 @@ _APP_POLICY = re.compile(
     r"arn:[\w-]+:autoscaling:(?P<region>[\w-]+):(?P<account>\d{12}):scalingPolicy:[^:]+:"
     r"resource/(?P<namespace>[^/]+)/(?P<resource>.+?):policyName/(?P<name>[^:]+)"
     r"(?::createdBy/.*)?$")
-_ASG_POLICY = re.compile(
-    r"arn:[\w-]+:autoscaling:(?P<region>[\w-]+):(?P<account>\d{12}):scalingPolicy:[^:]+:"
-    r"autoScalingGroupName/(?P<group>[^:]+):policyName/(?P<name>[^:]+)$")
 
 
 def is_scaling_action(arn: str) -> bool:
-    return bool(_APP_POLICY.match(arn) or _ASG_POLICY.match(arn))
+    return bool(_APP_POLICY.match(arn) or ASG_POLICY.match(arn))
 
 
 def execute_action(plane: ControlPlane, arn: str, trigger: AlarmTrigger) -> str | None:
@@ -235,11 +78,24 @@ def execute_action(plane: ControlPlane, arn: str, trigger: AlarmTrigger) -> str 
     if match:
         return _run_app_policy(plane, match["account"], match["region"], match["namespace"],
                                match["resource"], match["name"], trigger)
-    match = _ASG_POLICY.match(arn)
+    match = ASG_POLICY.match(arn)
     if match:
-        return _run_asg_policy(plane, match["account"], match["region"], match["group"],
+        return run_asg_policy(plane, match["account"], match["region"], match["group"],
                                match["name"], trigger)
     return None
+
+
+def _target_key(account: str, region: str, namespace: str, resource_id: str,
+                dimension: str) -> str:
+    return f"{account}|{region}|{namespace}|{resource_id}|{dimension}"
+
+
+def _clamp(capacity: int, target: Any) -> int:
+    if target.min_capacity is not None:
+        capacity = max(capacity, int(target.min_capacity))
+    if target.max_capacity is not None:
+        capacity = min(capacity, int(target.max_capacity))
+    return capacity
 
 
 def _run_app_policy(plane: ControlPlane, account: str, region: str, namespace: str,
@@ -256,13 +112,13 @@ def _run_app_policy(plane: ControlPlane, account: str, region: str, namespace: s
     target = backend.targets.get(policy.scalable_dimension, {}).get(resource_id)
     if target is None:
         return "no scalable target is registered for the policy"
-    current = _current_capacity(account, region, target)
+    current = current_capacity(account, region, target)
     if current is None:
         return f"the resource {resource_id} does not exist"
     cause = (f"monitor alarm {trigger.alarm_name} in state {trigger.state} triggered policy "
              f"{policy.policy_name}")
     key = _target_key(account, region, namespace, resource_id, policy.scalable_dimension)
-    cooldown = _state(plane)["cooldowns"].setdefault(
+    cooldown = scaling_state(plane)["cooldowns"].setdefault(
         key, {"out_until": 0.0, "out_base": 0, "in_until": 0.0})
     when = trigger.when
     if policy.policy_type == "TargetTrackingScaling":
@@ -285,7 +141,7 @@ def _run_app_policy(plane: ControlPlane, account: str, region: str, namespace: s
         cooldown["in_until"] = 0.0  # a scale-out ends a scale-in cooldown
     else:
         cooldown["in_until"] = when + in_cooldown
-    _change_capacity(plane, account, region, target, capacity, cause, when)
+    change_capacity(plane, account, region, target, capacity, cause, when)
     return f"set capacity to {capacity}"
 
 
@@ -297,13 +153,13 @@ def _target_tracking(policy: Any, current: int, cooldown: dict[str, Any], target
     if goal <= 0 or metric is None:
         return None
     if trigger.above:  # AlarmHigh
-        if _suspended(target, "DynamicScalingOutSuspended"):
+        if suspended(target, "DynamicScalingOutSuspended"):
             return None
         base = int(cooldown["out_base"]) if trigger.when < cooldown["out_until"] else current
         wanted = math.ceil(base * metric / goal - 1e-9)
         return wanted if wanted > current else None
     # AlarmLow: scale in gradually (about a tenth of the capacity, at least one, per activity)
-    if truthy(config.get("DisableScaleIn")) or _suspended(target, "DynamicScalingInSuspended"):
+    if truthy(config.get("DisableScaleIn")) or suspended(target, "DynamicScalingInSuspended"):
         return None
     if trigger.when < cooldown["in_until"]:
         return None
@@ -319,10 +175,10 @@ def _step_scaling(policy: Any, current: int, cooldown: dict[str, Any], target: A
     if adjustment is None:
         return None
     kind = config.get("AdjustmentType", "ChangeInCapacity")
-    magnitude = _bound(config.get("MinAdjustmentMagnitude"), 0.0) or None
+    magnitude = as_float(config.get("MinAdjustmentMagnitude"), 0.0) or None
     wanted = adjusted(current, kind, adjustment, magnitude)
     if wanted > current:
-        if _suspended(target, "DynamicScalingOutSuspended"):
+        if suspended(target, "DynamicScalingOutSuspended"):
             return None
         if trigger.when < cooldown["out_until"]:
             # the capacity added by the scale-out that started the cooldown counts as there
@@ -330,301 +186,10 @@ def _step_scaling(policy: Any, current: int, cooldown: dict[str, Any], target: A
             return wanted if wanted > current else None
         return wanted
     if wanted < current:
-        if _suspended(target, "DynamicScalingInSuspended") or trigger.when < cooldown["in_until"]:
+        if suspended(target, "DynamicScalingInSuspended") or trigger.when < cooldown["in_until"]:
             return None
         return wanted
     return None
-
-
-def _asg_target_tracking(policy: Any, current: int, cooldown: dict[str, Any],
-                         trigger: AlarmTrigger) -> int | None:
-    """An EC2 Auto Scaling target-tracking policy's desired capacity: out in proportion to
-    metric / target (instances still warming up count as there), in gradually and only when
-    no scale-out is warming up and scale-in is not disabled (see ``asg_target_tracking``)."""
-    configuration = getattr(policy, "target_tracking_configuration", None)
-    config = dict(vars(configuration)) if configuration is not None else {}
-    goal = float(config.get("TargetValue") or 0)
-    metric = trigger.metric_value
-    if goal <= 0 or metric is None:
-        return None
-    warming = trigger.when < cooldown["until"]
-    if trigger.above:
-        base = int(cooldown["base"]) if warming else current
-        wanted = math.ceil(base * metric / goal - 1e-9)
-        return wanted if wanted > current else None
-    if truthy(config.get("DisableScaleIn")) or warming:
-        return None
-    ideal = math.ceil(current * metric / goal - 1e-9)
-    wanted = max(ideal, current - max(1, current // 10))
-    return wanted if wanted < current else None
-
-
-def _run_asg_policy(plane: ControlPlane, account: str, region: str, group_name: str,
-                    name: str, trigger: AlarmTrigger) -> str | None:
-    """EC2 Auto Scaling simple, step and target-tracking policies."""
-    backend = find("autoscaling", account, region)
-    if backend is None:
-        return None
-    policy = backend.policies.get(name)
-    group = backend.autoscaling_groups.get(group_name)
-    if policy is None or group is None or policy.auto_scaling_group_name != group_name:
-        return None
-    current = int(group.desired_capacity or 0)
-    kind = policy.adjustment_type or "ChangeInCapacity"
-    magnitude = float(policy.min_adjustment_magnitude or 0) or None
-    key = f"{account}|{region}|{group_name}"
-    cooldown = _state(plane)["asg_cooldowns"].setdefault(key, {"until": 0.0, "base": 0})
-    when = trigger.when
-    if (policy.policy_type or "SimpleScaling") == "SimpleScaling":
-        if when < cooldown["until"]:
-            return "the group is in its cooldown"  # simple policies wait out the cooldown
-        wanted = adjusted(current, kind, float(policy.scaling_adjustment or 0), magnitude)
-        wait = float(policy.cooldown or group.default_cooldown or DEFAULT_COOLDOWN)
-    elif policy.policy_type == "StepScaling":
-        adjustment = select_step(list(policy.step_adjustments or []), trigger)
-        if adjustment is None:
-            return "no step adjustment matches the metric value"
-        wanted = adjusted(current, kind, adjustment, magnitude)
-        if wanted > current and when < cooldown["until"]:
-            # instances still warming up count as capacity already added
-            wanted = adjusted(int(cooldown["base"]), kind, adjustment, magnitude)
-            if wanted <= current:
-                return "instances are still warming up"
-        wait = float(policy.estimated_instance_warmup or group.default_cooldown
-                     or DEFAULT_COOLDOWN)
-    elif policy.policy_type == "TargetTrackingScaling":
-        tracked = _asg_target_tracking(policy, current, cooldown, trigger)
-        if tracked is None:
-            return "no scaling needed"
-        wanted = tracked
-        wait = float(policy.estimated_instance_warmup or group.default_cooldown
-                     or DEFAULT_COOLDOWN)
-    else:
-        return None
-    capacity = max(int(group.min_size or 0), min(int(group.max_size or 0), wanted))
-    if capacity == current:
-        return "desired capacity already at its limit"
-    if when >= cooldown["until"]:
-        cooldown["base"] = current
-    cooldown["until"] = when + wait
-    # the group's scaling activities (one per instance) carry this cause
-    ec2_autoscaling.note_cause(
-        plane, account, region, group_name,
-        f"At {ec2_autoscaling.iso(when)} a monitor alarm {trigger.alarm_name} in state "
-        f"{trigger.state} triggered policy {name} changing the desired capacity from "
-        f"{current} to {capacity}.")
-    backend.set_desired_capacity(group_name, capacity)
-    return f"set desired capacity to {capacity}"
-
-
-# --------------------------------------------------------------------------- schedules
-
-
-_AT = re.compile(r"at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
-_RATE = re.compile(r"rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
-_CRON = re.compile(r"cron\((.+)\)$")
-_UNITS = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {name: i + 1 for i, name in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
-_DAYS = {name: i + 1 for i, name in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    return ZoneInfo(name or "UTC")
-
-
-def schedule_problem(schedule: str | None, timezone: str | None) -> str | None:
-    """Why AWS would refuse this Schedule/Timezone, or None."""
-    try:
-        _zone(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"Invalid Timezone: {timezone}"
-    text = (schedule or "").strip()
-    at = _AT.match(text)
-    if at:
-        try:
-            datetime.fromisoformat(at[1])
-        except ValueError:
-            return f"Invalid at expression: {text}"
-        return None
-    rate = _RATE.match(text)
-    if rate:
-        return None if int(rate[1]) > 0 else f"Invalid rate expression: {text}"
-    cron = _CRON.match(text)
-    if cron and len(cron[1].split()) == 6:
-        return None
-    return (f"Invalid schedule expression: {text!r}. Use at(yyyy-mm-ddThh:mm:ss), "
-            "rate(value unit) or cron(minutes hours day-of-month month day-of-week year).")
-
-
-def _cron_field(text: str, low: int, high: int,
-                names: dict[str, int] | None = None) -> set[int] | None:
-    """The values a cron field allows (None: any). Raises ValueError for what we do not
-    simulate (L, W, #)."""
-    if text in ("*", "?"):
-        return None
-    allowed: set[int] = set()
-    for part in text.split(","):
-        step = 1
-        if "/" in part:
-            part, step_text = part.split("/", 1)
-            step = int(step_text)
-        if part in ("*", ""):
-            first, last = low, high
-        elif "-" in part:
-            first_text, last_text = part.split("-", 1)
-            first, last = _cron_value(first_text, names), _cron_value(last_text, names)
-        else:
-            first = _cron_value(part, names)
-            last = high if step > 1 else first
-        allowed.update(range(first, last + 1, step))
-    return allowed
-
-
-def _cron_value(text: str, names: dict[str, int] | None) -> int:
-    if names and text.upper() in names:
-        return names[text.upper()]
-    return int(text)
-
-
-def _cron_matcher(fields: str) -> Any:
-    minute, hour, dom, month, dow, year = fields.split()
-    sets = (_cron_field(minute, 0, 59), _cron_field(hour, 0, 23),
-            None if dom == "L" else _cron_field(dom, 1, 31),
-            _cron_field(month, 1, 12, _MONTHS), _cron_field(dow, 1, 7, _DAYS),
-            _cron_field(year, 1970, 2199))
-    last_day = dom == "L"
-
-    def matches(moment: datetime) -> bool:
-        aws_dow = (moment.weekday() + 1) % 7 + 1  # AWS: 1 = SUN ... 7 = SAT
-        values = (moment.minute, moment.hour, moment.day, moment.month, aws_dow, moment.year)
-        if last_day and moment.day != calendar.monthrange(moment.year, moment.month)[1]:
-            return False
-        pairs = zip(sets, values, strict=True)
-        return all(allowed is None or value in allowed for allowed, value in pairs)
-
-    return matches
-
-
-def _epoch(value: Any) -> float | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=value.tzinfo or UTC).timestamp()
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        pass
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.replace(tzinfo=parsed.tzinfo or UTC).timestamp()
-
-
-def fire_times(schedule: str, timezone: str | None, anchor: float, after: float,
-               until: float) -> list[float]:
-    """Times in (after, until] at which this schedule fires (``anchor``: when rate() began)."""
-    zone = _zone(timezone)
-    text = schedule.strip()
-    at = _AT.match(text)
-    if at:
-        moment = datetime.fromisoformat(at[1]).replace(tzinfo=zone).timestamp()
-        return [moment] if after < moment <= until else []
-    rate = _RATE.match(text)
-    if rate:
-        interval = int(rate[1]) * _UNITS[rate[2].rstrip("s")]
-        first = math.floor((after - anchor) / interval) + 1
-        last = math.floor((until - anchor) / interval)
-        return [anchor + k * interval for k in range(max(first, 1), last + 1)][-10:]
-    cron = _CRON.match(text)
-    if not cron:
-        return []
-    try:
-        matches = _cron_matcher(cron[1])
-    except ValueError:
-        return []  # L/W/# forms are accepted but not simulated
-    start = max(after, until - CRON_LOOKBACK)
-    minute = math.floor(start / 60) * 60 + 60
-    times = []
-    while minute <= until:
-        if matches(datetime.fromtimestamp(minute, zone)):
-            times.append(float(minute))
-        minute += 60
-    return times[-10:]
-
-
-def _fire(plane: ControlPlane, account: str, region: str, backend: Any, action: Any,
-          when: float) -> None:
-    target = backend.targets.get(action.scalable_dimension, {}).get(action.resource_id)
-    if target is None or _suspended(target, "ScheduledScalingSuspended"):
-        return
-    wanted = action.scalable_target_action or {}
-    new_min, new_max = wanted.get("MinCapacity"), wanted.get("MaxCapacity")
-    low = int(new_min) if new_min is not None else target.min_capacity
-    high = int(new_max) if new_max is not None else target.max_capacity
-    if low is not None and high is not None and low > high:
-        return
-    target.min_capacity, target.max_capacity = low, high
-    parts = []
-    if new_min is not None:
-        parts.append(f"min capacity to {low}")
-    if new_max is not None:
-        parts.append(f"max capacity to {high}")
-    if parts:
-        record_activity(plane, account, region, target.service_namespace, target.resource_id,
-                        target.scalable_dimension, "Setting " + " and ".join(parts),
-                        f"scheduled action name {action.scheduled_action_name} was triggered",
-                        "Successfully set " + " and ".join(parts), when)
-    current = _current_capacity(account, region, target)
-    if current is None:
-        return
-    if low is not None and current < low:
-        _change_capacity(plane, account, region, target, low,
-                         f"minimum capacity was set to {low}", when)
-    elif high is not None and current > high:
-        _change_capacity(plane, account, region, target, high,
-                         f"maximum capacity was set to {high}", when)
-
-
-@reconciler(70)
-def run_scheduled_actions(plane: ControlPlane) -> None:
-    """Scheduled actions fire on the simulated clock, in time order."""
-    now = plane.now()
-    state = _state(plane)
-    seen: dict[str, dict[str, Any]] = state["scheduled"]
-    live: set[str] = set()
-    due: list[tuple[float, int, str, str, Any, Any]] = []
-    for account, region, backend in loaded("applicationautoscaling"):
-        for action in list(backend.scheduled_actions):
-            key = f"{account}|{region}|{action.arn}"
-            live.add(key)
-            mark = seen.get(key)
-            signature = [action.schedule, action.timezone,
-                         _epoch(action.start_time), _epoch(action.end_time)]
-            if mark is None or mark["signature"] != signature:
-                # new or changed: it fires from now on (a time already past never fires)
-                seen[key] = {"checked": now, "anchor": _epoch(action.start_time) or now,
-                             "signature": signature}
-                continue
-            if now <= mark["checked"] or not action.schedule:
-                continue
-            start, end = signature[2], signature[3]
-            try:
-                moments = fire_times(action.schedule, action.timezone, mark["anchor"],
-                                     mark["checked"], now)
-            except (ValueError, KeyError):  # a schedule AWS would have refused never fires
-                moments = []
-            for moment in moments:
-                if (start is None or moment >= start) and (end is None or moment <= end):
-                    due.append((moment, len(due), account, region, backend, action))
-            mark["checked"] = now
-    for key in [key for key in seen if key not in live]:
-        del seen[key]
-    for moment, _, account, region, backend, action in sorted(due, key=lambda d: d[:2]):
-        _fire(plane, account, region, backend, action, moment)
 
 
 # --------------------------------------------------------------------------- moto fixes
@@ -709,29 +274,8 @@ def _patch_policy_update_keeps_arn() -> None:
         return policy
 
 
-def _patch_asg_policy_arn() -> None:
-    """EC2 Auto Scaling's PutScalingPolicy answers ``PolicyARN`` (and ``Alarms``); moto writes
-    ``PolicyArn``, which boto3 and the CLI drop, so a learner cannot wire the policy to an
-    alarm."""
-    from moto.autoscaling.responses import AutoScalingResponse
-    from moto.core.responses import ActionResult
-
-    @patches.wrap(AutoScalingResponse, "put_scaling_policy",
-                  why="PutScalingPolicy answers PolicyARN (moto: PolicyArn, which clients drop) "
-                      "and the policy's alarms")
-    def put_scaling_policy(original: Any, self: Any) -> Any:
-        result = original(self)
-        body = getattr(result, "result", None)
-        if isinstance(body, dict) and "PolicyArn" in body and "PolicyARN" not in body:
-            policy = self.autoscaling_backend.policies.get(self._get_param("PolicyName"))
-            alarms = list(getattr(policy, "alarms", None) or [])
-            return ActionResult({"PolicyARN": body["PolicyArn"], "Alarms": alarms})
-        return result
-
-
 _patch_target_tracking_alarms()
 _patch_policy_update_keeps_arn()
-_patch_asg_policy_arn()
 
 
 # --------------------------------------------------------------------------- API hooks
@@ -793,7 +337,7 @@ def describe_scaling_activities(plane: ControlPlane, request: Request) -> api.Re
         return api.aws_error("InvalidNextTokenException", "Invalid token",
                              content_type=JSON_11)
     activities = [
-        a for a in _state(plane)["activities"]
+        a for a in scaling_state(plane)["activities"]
         if a["_account"] == request.account_id and a["_region"] == request.region
         and a["ServiceNamespace"] == namespace
         and (not resource_id or a["ResourceId"] == resource_id)

@@ -10,7 +10,7 @@ and DescribePolicies list them; putting the policy again replaces them; deleting
 (or its group) deletes them.
 
 The rest is shared with the other scaling policies: the alarm evaluator (``alarms.py``) runs
-the policy when an alarm is in ALARM, ``app_autoscaling`` computes the new desired capacity
+the policy when an alarm is in ALARM, ``asg_scaling_policies`` computes the new desired capacity
 (out: ``ceil(capacity x metric / target)``; in: gradually, about a tenth at a time) within
 MinSize/MaxSize and the instance warm-up, and ``load_metrics`` publishes the group's CPU,
 which ``POST /cloudkata/load {"group": ..., "cpu": ...}`` sets.
