@@ -31,8 +31,11 @@ Where moto 5.2.5 differs from AWS, measured (shared/design/sandbox-fidelity.md):
   shows Successful (AWS replaces them in batches, keeping MinHealthyPercentage in service;
   the sandbox does not simulate the batches).
 
-User data: moto already copies the launch template's ``UserData`` onto the instances (and
-``DescribeInstanceAttribute userData`` returns it), so nothing is needed for it here.
+User data: moto copies the launch template version's ``UserData`` onto the instances (and
+``DescribeInstanceAttribute userData`` returns it); ``fidelity_ec2`` makes the versions that
+``CreateLaunchTemplateVersion`` adds hold it as moto's launcher expects (they crashed it).
+``TerminateInstanceInAutoScalingGroup`` is served there too; its activity's Cause reaches
+:func:`record_activities` through :func:`note_instance_cause`.
 """
 
 from __future__ import annotations
@@ -366,6 +369,7 @@ def _activity_state(plane: ControlPlane) -> dict[str, Any]:
     state.setdefault("groups", {})  # group key -> {"arn", "desired", "instances": {id: where}}
     state.setdefault("causes", {})  # group key -> why its desired capacity changed, not yet used
     state.setdefault("lost", [])  # instance ids the health checks took out of service
+    state.setdefault("instance_causes", {})  # instance id -> {"cause", "id"} of its removal
     return state
 
 
@@ -389,6 +393,14 @@ def note_cause(plane: ControlPlane, account: str, region: str, name: str, cause:
     activities the change makes): "At <time> a user request ... changing the desired capacity
     from 1 to 2." Scaling policies call this before they set the desired capacity."""
     _activity_state(plane)["causes"][_group_key(account, region, name)] = cause
+
+
+def note_instance_cause(plane: ControlPlane, instance_id: str, cause: str,
+                        activity_id: str) -> None:
+    """The whole Cause, and the ActivityId, of the activity that records ``instance_id``
+    leaving its group at the next look: a user's TerminateInstanceInAutoScalingGroup answers
+    with that activity, and DescribeScalingActivities must show the same one."""
+    _activity_state(plane)["instance_causes"][instance_id] = {"cause": cause, "id": activity_id}
 
 
 def _capacity_cause(plane: ControlPlane, request: Request, what: str) -> None:
@@ -424,11 +436,12 @@ def _set(plane: ControlPlane, request: Request, _: Any) -> None:
 
 
 def _activity(account: str, region: str, group_name: str, group_arn: str, description: str,
-              cause: str, placement: list[str] | None, when: float) -> dict[str, Any]:
+              cause: str, placement: list[str] | None, when: float,
+              activity_id: str | None = None) -> dict[str, Any]:
     subnet, zone = (placement or [None, None])[:2]  # type: ignore[list-item]  # unplaced: no subnet, no zone
     details = {key: value for key, value in (("Subnet ID", subnet), ("Availability Zone", zone))
                if value}
-    return {"ActivityId": str(uuid.uuid4()), "AutoScalingGroupName": group_name,
+    return {"ActivityId": activity_id or str(uuid.uuid4()), "AutoScalingGroupName": group_name,
             "AutoScalingGroupARN": group_arn, "Description": description, "Cause": cause,
             "StartTime": when, "EndTime": when, "StatusCode": "Successful", "Progress": 100,
             "Details": json.dumps(details, separators=(",", ":")),
@@ -443,6 +456,7 @@ def record_activities(plane: ControlPlane) -> None:
     seen: dict[str, dict[str, Any]] = state["groups"]
     causes: dict[str, str] = state["causes"]
     lost = set(state["lost"])
+    noted: dict[str, dict[str, str]] = state["instance_causes"]
     activities: list[dict[str, Any]] = state["activities"]
     now = plane.now()
     live: set[str] = set()
@@ -463,7 +477,10 @@ def record_activities(plane: ControlPlane) -> None:
             removed = [i for i in before if i not in current]
             count = len(before)
             for instance_id in removed:
-                if instance_id in lost:
+                activity_id = None
+                if instance_id in noted:
+                    why, activity_id = noted[instance_id]["cause"], noted[instance_id]["id"]
+                elif instance_id in lost:
                     why = (f"At {iso(now)} an instance was taken out of service in response to "
                            "an EC2 health check indicating it has been terminated or stopped.")
                 else:
@@ -472,7 +489,7 @@ def record_activities(plane: ControlPlane) -> None:
                            f"shrinking the capacity from {count} to {count - len(removed)}.")
                 activities.append(_activity(account, region, group.name, group.arn,
                                             f"Terminating EC2 instance: {instance_id}", why,
-                                            before[instance_id], now))
+                                            before[instance_id], now, activity_id))
             if added:
                 base = count - len(removed)
                 why = (f"{first}At {iso(now)} an instance was started in response to a "
@@ -490,6 +507,7 @@ def record_activities(plane: ControlPlane) -> None:
         del seen[key]
         causes.pop(key, None)
     state["lost"] = []
+    state["instance_causes"] = {}
     del activities[:-MAX_ACTIVITIES]
 
 
