@@ -10,11 +10,18 @@ CloudFormation- or eksctl-made resource with a generated name must pass too).
 
 from __future__ import annotations
 
+import base64
+import email
+import fnmatch
+import re
 from typing import Any
 
+import yaml
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from .iam import find_role
+from .policy import parse_document
 from .registry import Params, check
 from .result import Result, failed, passed
 from .session import ReadOnlyAws, is_not_found
@@ -50,36 +57,62 @@ def describe_cluster(aws: ReadOnlyAws, name: str) -> dict[str, Any] | None:
 
 def find_cluster(aws: ReadOnlyAws, name: str,
                  role: str | None = None) -> tuple[dict[str, Any] | None, list[str]]:
-    """The cluster named ``name``, else the only cluster (using ``role``, if given).
+    """The cluster named ``name``; else (discovery, for a generated name) the only cluster that
+    uses the lab's cluster role ``role``. Without ``role`` there is no discovery: a cluster of
+    another name that does not use the lab's role belongs to something else.
 
     Returns (cluster, names of all clusters) so a failure can say what exists.
     """
     cluster = describe_cluster(aws, name)
     names = list(aws.eks.paginate("list_clusters", "clusters"))
-    if cluster is not None:
+    if cluster is not None or not role:
         return cluster, names
-    candidates = [c for c in (describe_cluster(aws, n) for n in names) if c is not None]
-    if role:
-        candidates = [c for c in candidates if _name(c.get("roleArn")) == role]
+    candidates = [c for c in (describe_cluster(aws, n) for n in names) if c is not None
+                  and c.get("status") != "DELETING" and _name(c.get("roleArn")) == role]
     return (candidates[0] if len(candidates) == 1 else None), names
 
 
-def missing_cluster(name: str, names: list[str]) -> Result:
-    return failed(f"EKS cluster {name} does not exist.", expected=f"a cluster named {name}",
-                  actual=("clusters: " + ", ".join(names)) if names else "no EKS clusters")
+def cluster_label(cluster: dict[str, Any], wanted: str) -> str:
+    """"Cluster kata-eks", or for a discovered one what it is and why it was taken."""
+    if cluster["name"] == wanted:
+        return f"Cluster {wanted}"
+    return (f"Cluster {cluster['name']} (found by its role {_name(cluster.get('roleArn'))}, as "
+            f"no cluster is named {wanted})")
 
 
-def _cluster_or_failure(aws: ReadOnlyAws, name: str) -> tuple[dict[str, Any] | None,
-                                                                Result | None]:
-    cluster, names = find_cluster(aws, name)
+def of_cluster(cluster: dict[str, Any], wanted: str) -> str:
+    """"" for the lab's cluster; for a discovered one, " of cluster x (found by ...)"."""
+    if cluster["name"] == wanted:
+        return ""
+    return " of c" + cluster_label(cluster, wanted)[1:]
+
+
+def missing_cluster(name: str, names: list[str], role: str | None = None) -> Result:
+    tail = f"; no other cluster uses role {role} either" if role and names else ""
+    return failed(f"EKS cluster {name} does not exist{tail}.",
+                  expected=f"a cluster named {name}",
+        actual=("clusters: " + ", ".join(names)) if names else "no EKS clusters")
+
+
+def _cluster_or_failure(aws: ReadOnlyAws, name: str,
+                        role: str | None = None) -> tuple[dict[str, Any] | None, Result | None]:
+    cluster, names = find_cluster(aws, name, role)
     if cluster is None:
-        return None, missing_cluster(name, names)
+        return None, missing_cluster(name, names, role)
     return cluster, None
+
+
+class ClusterRef(Params):
+    cluster: str
+    cluster_role: str | None = Field(
+        default=None, description="the cluster role's name: a cluster with another name is "
+                                  "taken for the lab's only if it uses this role")
 
 
 class ClusterParams(Params):
     cluster: str
     role: str | None = Field(default=None, description="the cluster role's name")
+    version: str | None = Field(default=None, description="the Kubernetes version asked for")
     endpoint_public: bool | None = None
     endpoint_private: bool | None = None
     authentication_modes: list[str] = Field(
@@ -91,12 +124,15 @@ class ClusterParams(Params):
 def cluster_active(aws: ReadOnlyAws, p: ClusterParams) -> Result:
     cluster, names = find_cluster(aws, p.cluster, p.role)
     if cluster is None:
-        return missing_cluster(p.cluster, names)
-    name = cluster["name"]
+        return missing_cluster(p.cluster, names, p.role)
+    name = cluster_label(cluster, p.cluster).removeprefix("Cluster ")
     problems: list[tuple[str, str, str]] = []
     if p.role and _name(cluster.get("roleArn")) != p.role:
         problems.append((f"it uses role {_name(cluster.get('roleArn'))}, not {p.role}",
                          f"role {p.role}", f"role {cluster.get('roleArn')}"))
+    if p.version and str(cluster.get("version")) != p.version:
+        problems.append((f"it runs Kubernetes {cluster.get('version')}, not {p.version}",
+                         f"Kubernetes {p.version}", f"Kubernetes {cluster.get('version')}"))
     vpc = cluster.get("resourcesVpcConfig") or {}
     for wanted, key, label in ((p.endpoint_public, "endpointPublicAccess", "public"),
                                (p.endpoint_private, "endpointPrivateAccess", "private")):
@@ -141,10 +177,30 @@ def find_nodegroup(aws: ReadOnlyAws, cluster: str, name: str,
     if capacity_type:
         groups = [aws.eks.describe_nodegroup(clusterName=cluster, nodegroupName=n)["nodegroup"]
                   for n in names]
-        matching = [g for g in groups if g.get("capacityType", "ON_DEMAND") == capacity_type]
+        matching = [g for g in groups if g.get("capacityType", "ON_DEMAND") == capacity_type
+                    and g.get("status") != "DELETING"]
         if len(matching) == 1:
             return matching[0], names
     return None, names
+
+
+def _public_subnets(aws: ReadOnlyAws, subnet_ids: list[str]) -> str:
+    """Which of the subnets are public and why, in one sentence ("" when none is)."""
+    views = [v for v in (subnet_view(aws, s) for s in subnet_ids) if v is not None and v.public]
+    if len(views) == 1:
+        return why_public(views[0])
+    tables = sorted({f"{v.route_table} routes to internet gateway {v.internet_gateway}"
+                     for v in views})
+    return (f"subnets {', '.join(v.label for v in views)} are public: route table "
+            + "; ".join(tables)) if views else ""
+
+
+def nodegroup_label(group: dict[str, Any], wanted: str) -> str:
+    """"Node group kata-spot", or for a discovered one why it was taken."""
+    if group["nodegroupName"] == wanted:
+        return f"Node group {wanted}"
+    return (f"Node group {group['nodegroupName']} (the cluster's only "
+            f"{group.get('capacityType', 'ON_DEMAND')} node group, as none is named {wanted})")
 
 
 def _missing_nodegroup(cluster: str, name: str, names: list[str]) -> Result:
@@ -153,8 +209,7 @@ def _missing_nodegroup(cluster: str, name: str, names: list[str]) -> Result:
                   actual=("node groups: " + ", ".join(names)) if names else "no node groups")
 
 
-class NodegroupParams(Params):
-    cluster: str
+class NodegroupParams(ClusterRef):
     nodegroup: str
     capacity_type: str = Field(default="ON_DEMAND", pattern="^(ON_DEMAND|SPOT|CAPACITY_BLOCK)$")
     instance_types: list[str] = Field(default_factory=list,
@@ -171,13 +226,13 @@ class NodegroupParams(Params):
        params=NodegroupParams,
        hint="aws eks describe-nodegroup shows capacityType, instanceTypes and scalingConfig.")
 def nodegroup_configured(aws: ReadOnlyAws, p: NodegroupParams) -> Result:
-    cluster, failure = _cluster_or_failure(aws, p.cluster)
+    cluster, failure = _cluster_or_failure(aws, p.cluster, p.cluster_role)
     if cluster is None:
-        return failure  # type: ignore[return-value]
+        return failure  # type: ignore[return-value]  # set whenever cluster is None
     group, names = find_nodegroup(aws, cluster["name"], p.nodegroup, p.capacity_type)
     if group is None:
         return _missing_nodegroup(cluster["name"], p.nodegroup, names)
-    label = f"Node group {group['nodegroupName']}"
+    label = nodegroup_label(group, p.nodegroup) + of_cluster(cluster, p.cluster)
     problems: list[tuple[str, str, str]] = []
     capacity = group.get("capacityType", "ON_DEMAND")
     if capacity != p.capacity_type:
@@ -202,11 +257,10 @@ def nodegroup_configured(aws: ReadOnlyAws, p: NodegroupParams) -> Result:
         problems.append((f"uses node role {_name(group.get('nodeRole'))}",
                          f"node role {p.node_role}", f"node role {group.get('nodeRole')}"))
     if p.private_subnets_only:
-        for subnet_id in group.get("subnets") or []:
-            view = subnet_view(aws, subnet_id)
-            if view is not None and view.public:
-                problems.append((f"puts nodes in a public subnet ({why_public(view)})",
-                                 "private subnets only", f"public subnet {subnet_id}"))
+        public = _public_subnets(aws, group.get("subnets") or [])
+        if public:
+            problems.append((f"puts nodes in public subnets ({public})", "private subnets only",
+                             "public subnets " + ", ".join(group.get("subnets") or [])))
     if problems:
         return failed(f"{label}: " + "; ".join(m for m, _, _ in problems) + ".",
                       expected="; ".join(e for _, e, _ in problems),
@@ -216,8 +270,7 @@ def nodegroup_configured(aws: ReadOnlyAws, p: NodegroupParams) -> Result:
                   f"(desired {scaling.get('desiredSize')}).")
 
 
-class NodegroupInstancesParams(Params):
-    cluster: str
+class NodegroupInstancesParams(ClusterRef):
     nodegroup: str
     capacity_type: str | None = Field(default=None, description="for discovery by capacity")
 
@@ -233,13 +286,13 @@ def _instances(aws: ReadOnlyAws, ids: list[str]) -> list[dict[str, Any]]:
        params=NodegroupInstancesParams,
        hint="describe-nodegroup names the group's Auto Scaling group under resources.")
 def nodegroup_instances_running(aws: ReadOnlyAws, p: NodegroupInstancesParams) -> Result:
-    cluster, failure = _cluster_or_failure(aws, p.cluster)
+    cluster, failure = _cluster_or_failure(aws, p.cluster, p.cluster_role)
     if cluster is None:
-        return failure  # type: ignore[return-value]
+        return failure  # type: ignore[return-value]  # set whenever cluster is None
     group, names = find_nodegroup(aws, cluster["name"], p.nodegroup, p.capacity_type)
     if group is None:
         return _missing_nodegroup(cluster["name"], p.nodegroup, names)
-    label = f"Node group {group['nodegroupName']}"
+    label = nodegroup_label(group, p.nodegroup) + of_cluster(cluster, p.cluster)
     status = group.get("status")
     if status != "ACTIVE":
         issues = [f"{i.get('code')}: {i.get('message')}"
@@ -290,6 +343,15 @@ def find_self_managed_group(aws: ReadOnlyAws, cluster: str,
     return (mine[0] if len(mine) == 1 else None), [g["AutoScalingGroupName"] for g in groups]
 
 
+def group_label(group: dict[str, Any], wanted: str, cluster: str) -> str:
+    """"Auto Scaling group x", or for a discovered one why it was taken."""
+    name = group["AutoScalingGroupName"]
+    if name == wanted:
+        return f"Auto Scaling group {name}"
+    return (f"Auto Scaling group {name} (the one tagged for cluster {cluster} that no node "
+            f"group owns, as none is named {wanted})")
+
+
 def _missing_group(name: str, names: list[str]) -> Result:
     return failed(f"Auto Scaling group {name} does not exist.",
                   expected=f"an Auto Scaling group named {name}",
@@ -319,6 +381,8 @@ def eks_amis(aws: ReadOnlyAws, version: str) -> dict[str, str]:
 
 
 def _ami_problem(aws: ReadOnlyAws, image: str, version: str) -> str | None:
+    if not image:
+        return "its launch template names no AMI (ImageId)"
     if image.startswith("resolve:ssm:"):
         parameter = image[len("resolve:ssm:"):]
         if parameter.startswith(f"/aws/service/eks/optimized-ami/{version}/"):
@@ -332,28 +396,117 @@ def _ami_problem(aws: ReadOnlyAws, image: str, version: str) -> str | None:
     name = images["Images"][0].get("Name", "") if images["Images"] else ""
     if name.startswith("amazon-eks-") and f"-{version}-" in name:
         return None
-    recommended = next(iter(sorted(amis.items(), key=lambda kv: kv[1])), None)
+    order = {f"/aws/service/eks/optimized-ami/{version}/{path}/recommended/image_id": rank
+             for rank, path in enumerate(AMI_PATHS)}  # AL2023 x86_64 first, as AWS advises
+    recommended = next(iter(sorted(amis.items(), key=lambda kv: order.get(kv[1], 99))), None)
     hint = (f" (AWS recommends {recommended[0]} from {recommended[1]})" if recommended else "")
     return (f"its launch template uses {image}" + (f" ({name})" if name else "")
             + f", which is not an EKS-optimised AMI for Kubernetes {version}{hint}")
 
 
-class SelfManagedParams(Params):
-    cluster: str
+BOOTSTRAP_SH = re.compile(r"/etc/eks/bootstrap\.sh\s+['\"]?([A-Za-z0-9][A-Za-z0-9_-]*)")
+BOTTLEROCKET = re.compile(r"^\s*cluster-name\s*=\s*['\"]([^'\"]+)['\"]", re.M)
+NODECONFIG_FIELDS = (("name", "name"), ("apiServerEndpoint", "endpoint"),
+                     ("certificateAuthority", "certificate authority"), ("cidr", "service CIDR"))
+"""What nodeadm needs in a NodeConfig's spec.cluster; it refuses to start without any of them."""
+
+
+def _node_configs(text: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Every NodeConfig in user data (plain YAML, or the parts of a MIME multi-part document),
+    and why a part that says it is a NodeConfig could not be read, if one could not."""
+    parts = [text]
+    if text.lstrip().startswith(("MIME-Version", "Content-Type")):
+        message = email.message_from_string(text)
+        parts = [str(part.get_payload(decode=True).decode("utf-8", "replace"))
+                 for part in message.walk() if not part.is_multipart()]
+    configs: list[dict[str, Any]] = []
+    broken = None
+    for part in parts:
+        try:
+            documents = list(yaml.safe_load_all(part))
+        except yaml.YAMLError as exc:
+            if "NodeConfig" in part:
+                mark = getattr(exc, "problem_mark", None)
+                where = f" (line {mark.line + 1})" if mark is not None else ""
+                left = sorted(set(re.findall(r"@[A-Z_]+@", part)))
+                broken = (f"is not valid YAML{where}" + (
+                    f": the placeholders {', '.join(left)} are still in it" if left else ""))
+            continue
+        configs += [d for d in documents
+                    if isinstance(d, dict) and d.get("kind") == "NodeConfig"]
+    return configs, broken
+
+
+def user_data_problem(data: dict[str, Any],
+                      cluster: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(cause, expected, actual) when the launch template's user data would not make its
+    instances join this cluster: nodeadm's NodeConfig (AL2023), bootstrap.sh (AL2) or
+    Bottlerocket's settings must name the cluster, and a NodeConfig its endpoint, CA and CIDR.
+    """
+    name = cluster["name"]
+    expected = (f"user data with a NodeConfig for cluster {name} (its name, apiServerEndpoint, "
+                "certificateAuthority and service cidr)")
+    raw = data.get("UserData")
+    if not raw:
+        return ("its launch template has no user data, so the nodes boot without knowing which "
+                "cluster to join", expected, "no user data")
+    try:
+        text = base64.b64decode(str(raw), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return ("its user data is not base64-encoded text, so the instances cannot read it",
+                expected, "user data that does not decode")
+    configs, broken = _node_configs(text)
+    if broken and not configs:
+        return (f"its user data's NodeConfig {broken}, so nodeadm cannot read it", expected,
+                f"a NodeConfig that {broken}")
+    if configs:
+        spec: dict[str, Any] = {}
+        for config in configs:  # nodeadm merges several NodeConfigs, later ones win
+            spec.update((config.get("spec") or {}).get("cluster") or {})
+        network = cluster.get("kubernetesNetworkConfig") or {}
+        wanted = {"name": name, "apiServerEndpoint": cluster.get("endpoint"),
+                  "certificateAuthority": (cluster.get("certificateAuthority") or {}).get("data"),
+                  "cidr": network.get("serviceIpv4Cidr")}
+        wrong = []
+        for key, words in NODECONFIG_FIELDS:
+            have = spec.get(key)
+            if not have:
+                wrong.append((f"no {key}", f"{key} missing"))
+            elif wanted[key] and str(have).strip() != str(wanted[key]).strip():
+                shown = str(have) if len(str(have)) < 80 else str(have)[:40] + "..."
+                wrong.append((f"{key} {shown}, not cluster {name}'s {words}", f"{key} {shown}"))
+        if wrong:
+            return ("its user data's NodeConfig has " + "; ".join(w for w, _ in wrong)
+                    + ", so nodeadm cannot join the nodes to it", expected,
+                    "NodeConfig " + "; ".join(a for _, a in wrong))
+        return None
+    named = BOOTSTRAP_SH.search(text) or BOTTLEROCKET.search(text)
+    if named is None:
+        return ("its user data names no cluster: no NodeConfig for nodeadm (Amazon Linux 2023), "
+                "no /etc/eks/bootstrap.sh call (Amazon Linux 2)", expected,
+                "user data without a cluster")
+    if named.group(1) != name:
+        return (f"its user data joins cluster {named.group(1)}, not {name}", expected,
+                f"cluster {named.group(1)} in the user data")
+    return None
+
+
+class SelfManagedParams(ClusterRef):
     asg: str
 
 
-@check("eks.self_managed_nodes", title="The self-managed node group uses the EKS AMI and is "
-       "tagged for the cluster", params=SelfManagedParams,
-       hint="Take the AMI from /aws/service/eks/optimized-ami/<version>/.../recommended/image_id.")
+@check("eks.self_managed_nodes", title="The self-managed node group uses the EKS AMI, its user "
+       "data joins the cluster, and it is tagged for the cluster", params=SelfManagedParams,
+       hint="Take the AMI from /aws/service/eks/optimized-ami/<version>/.../recommended/image_id "
+            "and fill the NodeConfig in the user data from aws eks describe-cluster.")
 def self_managed_nodes(aws: ReadOnlyAws, p: SelfManagedParams) -> Result:
-    cluster, failure = _cluster_or_failure(aws, p.cluster)
+    cluster, failure = _cluster_or_failure(aws, p.cluster, p.cluster_role)
     if cluster is None:
-        return failure  # type: ignore[return-value]
+        return failure  # type: ignore[return-value]  # set whenever cluster is None
     group, names = find_self_managed_group(aws, cluster["name"], p.asg)
     if group is None:
         return _missing_group(p.asg, names)
-    label = f"Auto Scaling group {group['AutoScalingGroupName']}"
+    label = group_label(group, p.asg, cluster["name"]) + of_cluster(cluster, p.cluster)
     problems: list[tuple[str, str, str]] = []
     data = launch_template_data(aws, group)
     version = str(cluster.get("version"))
@@ -365,6 +518,9 @@ def self_managed_nodes(aws: ReadOnlyAws, p: SelfManagedParams) -> Result:
         if problem:
             problems.append((problem, f"the EKS-optimised AMI for Kubernetes {version}",
                              f"image {data.get('ImageId')}"))
+        joining = user_data_problem(data, cluster)
+        if joining:
+            problems.append(joining)
     tag = OWNED_TAG.format(cluster=cluster["name"])
     found = next((t for t in group.get("Tags", []) if t["Key"] == tag), None)
     if found is None or found.get("Value") != "owned":
@@ -381,7 +537,8 @@ def self_managed_nodes(aws: ReadOnlyAws, p: SelfManagedParams) -> Result:
                       actual="; ".join(a for _, _, a in problems))
     image = (data or {}).get("ImageId")
     return passed(f"{label} launches the EKS-optimised AMI {image} for Kubernetes {version} "
-                  f"and is tagged {tag}=owned.")
+                  f"with user data that joins cluster {cluster['name']}, and is tagged "
+                  f"{tag}=owned.")
 
 
 def _instance_profile_role(aws: ReadOnlyAws, data: dict[str, Any]) -> tuple[str | None, str]:
@@ -400,10 +557,11 @@ def _instance_profile_role(aws: ReadOnlyAws, data: dict[str, Any]) -> tuple[str 
        hint="aws eks create-access-entry --cluster-name <c> --principal-arn <role arn> "
             "--type EC2_LINUX")
 def nodes_can_join(aws: ReadOnlyAws, p: SelfManagedParams) -> Result:
-    cluster, failure = _cluster_or_failure(aws, p.cluster)
+    cluster, failure = _cluster_or_failure(aws, p.cluster, p.cluster_role)
     if cluster is None:
-        return failure  # type: ignore[return-value]
+        return failure  # type: ignore[return-value]  # set whenever cluster is None
     name = cluster["name"]
+    shown = cluster_label(cluster, p.cluster).removeprefix("Cluster ")
     group, names = find_self_managed_group(aws, name, p.asg)
     if group is None:
         return _missing_group(p.asg, names)
@@ -412,31 +570,31 @@ def nodes_can_join(aws: ReadOnlyAws, p: SelfManagedParams) -> Result:
     if role_arn is None:
         why = (f"instance profile {profile} holds no role" if profile
                else "its launch template names no instance profile")
-        return failed(f"The nodes of {group['AutoScalingGroupName']} cannot join cluster {name}: "
+        return failed(f"The nodes of {group['AutoScalingGroupName']} cannot join cluster {shown}: "
                       f"{why}, so they have no IAM identity to present.",
                       expected="an instance profile holding the node role", actual=why)
     role = _name(role_arn)
     mode = (cluster.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP")
     if mode not in API_MODES:
-        return failed(f"Cluster {name} uses authentication mode {mode}, so it has no access "
+        return failed(f"Cluster {shown} uses authentication mode {mode}, so it has no access "
                       f"entries; switch it to API_AND_CONFIG_MAP and add one for {role}.",
                       expected="authenticationMode API_AND_CONFIG_MAP (or API)",
                       actual=f"authenticationMode {mode}")
     entry = _or_none(aws.eks.describe_access_entry, clusterName=name, principalArn=role_arn)
     if entry is None:
         return failed(f"Role {role} of the nodes in {group['AutoScalingGroupName']} has no access "
-                      f"entry in cluster {name}, so the nodes cannot join: EKS refuses their "
+                      f"entry in cluster {shown}, so the nodes cannot join: EKS refuses their "
                       "kubelet's credentials.",
                       expected=f"an access entry of type EC2_LINUX for {role_arn}",
                       actual="no access entry for the role")
     kind = entry["accessEntry"].get("type")
     if kind != "EC2_LINUX":
-        return failed(f"Role {role} has an access entry of type {kind} in cluster {name}; nodes "
+        return failed(f"Role {role} has an access entry of type {kind} in cluster {shown}; nodes "
                       "need type EC2_LINUX (it makes them members of system:nodes), so they "
                       "cannot join.", expected="access entry type EC2_LINUX",
                       actual=f"access entry type {kind}")
     return passed(f"Role {role} (instance profile {profile}) has an EC2_LINUX access entry in "
-                  f"cluster {name}: its nodes can join.")
+                  f"cluster {shown}: its nodes can join.")
 
 
 # --- Fargate -------------------------------------------------------------------------------
@@ -452,13 +610,69 @@ def find_fargate_profile(aws: ReadOnlyAws, cluster: str, name: str,
         return found["fargateProfile"], names
     profiles = [aws.eks.describe_fargate_profile(clusterName=cluster, fargateProfileName=n)
                 ["fargateProfile"] for n in names]
-    matching = [f for f in profiles
-                if any(s.get("namespace") == namespace for s in f.get("selectors") or [])]
+    matching = [f for f in profiles if f.get("status") != "DELETING"
+                and any(s.get("namespace") == namespace for s in f.get("selectors") or [])]
     return (matching[0] if len(matching) == 1 else None), names
 
 
-class FargateParams(Params):
-    cluster: str
+FARGATE_PODS = "eks-fargate-pods.amazonaws.com"
+_ARN_OPERATORS = {"arnlike": True, "stringlike": True, "arnequals": False,
+                  "stringequals": False}
+"""Condition operators on aws:SourceArn a trust policy may use: True when it takes wildcards."""
+
+
+def _listed(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def _source_problem(statement: dict[str, Any], profile_arn: str, account: str) -> str | None:
+    """Why the statement's conditions keep Fargate from assuming the role for this profile."""
+    for operator, block in (statement.get("Condition") or {}).items():
+        wildcards = _ARN_OPERATORS.get(operator.lower())
+        for key, value in (block or {}).items():
+            values = _listed(value)
+            if key.lower() == "aws:sourcearn" and wildcards is not None and not any(
+                    fnmatch.fnmatchcase(profile_arn, v) if wildcards else profile_arn == v
+                    for v in values):
+                return f"{operator} aws:SourceArn {', '.join(values)}"
+            if key.lower() == "aws:sourceaccount" and operator.lower() == "stringequals" \
+                    and account not in values:
+                return f"StringEquals aws:SourceAccount {', '.join(values)}"
+    return None
+
+
+def fargate_trust_problem(role: dict[str, Any], profile_arn: str) -> tuple[str, str] | None:
+    """(the condition that excludes this profile, expected) when the pod execution role's
+    trust lets eks-fargate-pods.amazonaws.com in only for other profiles or accounts (the
+    aws:SourceArn condition AWS's documentation suggests, left at its example cluster)."""
+    document = parse_document(role.get("AssumeRolePolicyDocument") or {})
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    ours = [st for st in statements if st.get("Effect") == "Allow"
+            and isinstance(st.get("Principal"), dict)
+            and FARGATE_PODS in _listed(st["Principal"].get("Service"))
+            and any(a.lower() in ("sts:assumerole", "sts:*", "*")
+                    for a in _listed(st.get("Action")))]
+    if not ours:
+        return None  # iam.role_trusts_service names a trust without the service
+    account = profile_arn.split(":")[4] if profile_arn.count(":") >= 5 else ""
+    reasons = [_source_problem(st, profile_arn, account) for st in ours]
+    if any(reason is None for reason in reasons):
+        return None
+    cluster_part = "/".join(profile_arn.split(":", 5)[-1].split("/")[:2])
+    return "; ".join(str(r) for r in reasons), (
+        f"aws:SourceArn matching {profile_arn.rsplit(':', 1)[0]}:{cluster_part}/*, or no "
+        "condition")
+
+
+def fargate_label(profile: dict[str, Any], wanted: str, namespace: str) -> str:
+    if profile["fargateProfileName"] == wanted:
+        return f"Fargate profile {wanted}"
+    return (f"Fargate profile {profile['fargateProfileName']} (the one selecting namespace "
+            f"{namespace}, as none is named {wanted})")
+
+
+class FargateParams(ClusterRef):
     profile: str
     role: str = Field(description="the pod execution role's name")
     namespace: str
@@ -468,31 +682,47 @@ class FargateParams(Params):
        "subnets", params=FargateParams,
        hint="aws eks describe-fargate-profile shows its role, selectors and subnets.")
 def fargate_profile(aws: ReadOnlyAws, p: FargateParams) -> Result:
-    cluster, failure = _cluster_or_failure(aws, p.cluster)
+    cluster, failure = _cluster_or_failure(aws, p.cluster, p.cluster_role)
     if cluster is None:
-        return failure  # type: ignore[return-value]
+        return failure  # type: ignore[return-value]  # set whenever cluster is None
     profile, names = find_fargate_profile(aws, cluster["name"], p.profile, p.namespace)
     if profile is None:
         return failed(f"Cluster {cluster['name']} has no Fargate profile {p.profile}.",
                       expected=f"a Fargate profile named {p.profile} selecting {p.namespace}",
                       actual=("profiles: " + ", ".join(names)) if names
                       else "no Fargate profiles")
-    label = f"Fargate profile {profile['fargateProfileName']}"
+    label = fargate_label(profile, p.profile, p.namespace) + of_cluster(cluster, p.cluster)
     problems: list[tuple[str, str, str]] = []
     role = _name(profile.get("podExecutionRoleArn"))
     if role != p.role:
         problems.append((f"its pod execution role is {role}", f"pod execution role {p.role}",
                          f"role {profile.get('podExecutionRoleArn')}"))
-    namespaces = [s.get("namespace") for s in profile.get("selectors") or []]
-    if p.namespace not in namespaces:
+    else:
+        found = find_role(aws, role)
+        trust = fargate_trust_problem(found, str(profile.get("fargateProfileArn"))) \
+            if found else None
+        if trust:
+            condition, wanted = trust
+            problems.append((f"role {role} trusts {FARGATE_PODS} only under the condition "
+                             f"{condition}, which this profile does not meet, so Fargate cannot "
+                             "assume the role to start its pods", wanted, condition))
+    selectors = [s for s in profile.get("selectors") or [] if s.get("namespace") == p.namespace]
+    if not selectors:
+        namespaces = [s.get("namespace") for s in profile.get("selectors") or []]
         problems.append((f"it selects no pods in namespace {p.namespace}",
                          f"a selector for namespace {p.namespace}",
                          "namespaces " + ", ".join(str(n) for n in namespaces)))
-    for subnet_id in profile.get("subnets") or []:
-        view = subnet_view(aws, subnet_id)
-        if view is not None and view.public:
-            problems.append((f"{why_public(view)}, and Fargate runs pods only in private "
-                             "subnets", "private subnets only", f"public subnet {subnet_id}"))
+    elif all(s.get("labels") for s in selectors):
+        labels = ", ".join(f"{k}={v}" for s in selectors for k, v in s["labels"].items())
+        problems.append((f"its selector for namespace {p.namespace} also requires the labels "
+                         f"{labels}, so the namespace's other pods go to nodes",
+                         f"a selector for namespace {p.namespace} without labels",
+                         f"labels {labels}"))
+    public = _public_subnets(aws, profile.get("subnets") or [])
+    if public:
+        problems.append((f"{public}, and Fargate runs pods only in private subnets",
+                         "private subnets only",
+                         "public subnets " + ", ".join(profile.get("subnets") or [])))
     if problems:
         return failed(f"{label}: " + "; ".join(m for m, _, _ in problems) + ".",
                       expected="; ".join(e for _, e, _ in problems),

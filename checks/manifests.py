@@ -14,8 +14,9 @@ The checks take the workspace path as a parameter; labs pass the built-in ``{wor
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -132,20 +133,32 @@ def _no_workspace(folder: str) -> Result | None:
 
 
 def _pick(ws: Workspace, kind: str, name: str | None, namespace: str,
-          accept: Any) -> Manifest | None:
-    """By name first; else discovery: the first object of the kind that ``accept`` likes."""
+          accept: Any, what: str) -> Manifest | None:
+    """By name (and namespace) first; then the same name in another namespace (judged there);
+    else discovery: the first object of the kind, in the namespace asked for, that ``accept``
+    likes. A discovered object's label says how it was found; an object of another namespace
+    or another name that ``accept`` does not like (the Fargate app's claim, say) belongs to
+    something else and is never taken."""
     if name:
         found = ws.find(kind, name, namespace)
         if found is not None:
             return found
-    return next((m for m in ws.of(kind) if accept(m)), None)
+        elsewhere = next((m for m in ws.of(kind) if m.name == name), None)
+        if elsewhere is not None:
+            return replace(elsewhere, source=f"{elsewhere.source}; not in namespace {namespace}")
+    found = next((m for m in ws.of(kind) if accept(m)
+                  and (kind in CLUSTER_SCOPED or m.namespace == namespace)), None)
+    if found is not None and name:
+        found = replace(found, source=f"{found.source}; taken as {what}, as none is named "
+                                      f"{name}")
+    return found
 
 
 def _string_problems(manifest: Manifest) -> list[str]:
     """StorageClass parameters are a map of strings: kubectl refuses 700 or true unquoted."""
     params = manifest.body.get("parameters") or {}
-    return [f"parameters.{k} is {v!r}, not a string (quote it: \"{v}\")"
-            for k, v in params.items() if not isinstance(v, str)]
+    shown = {k: json.dumps(v, default=str) for k, v in params.items() if not isinstance(v, str)}
+    return [f"parameters.{k} is {v}, not a string (quote it: \"{v}\")" for k, v in shown.items()]
 
 
 def _has_storage_request(claim: Manifest) -> bool:
@@ -218,7 +231,7 @@ def ebs_storage_class(aws: Any, p: StorageClassParams) -> Result:
     if missing:
         return missing
     ws = read_workspace(p.workspace)
-    sc = _pick(ws, "StorageClass", p.name, "", _is_ebs)
+    sc = _pick(ws, "StorageClass", p.name, "", _is_ebs, "the EBS StorageClass")
     if sc is None:
         return failed("None of your manifests defines an EBS StorageClass"
                       + (f" named {p.name}" if p.name else "") + ".",
@@ -274,7 +287,8 @@ def efs_storage_class(aws: Any, p: StorageClassParams) -> Result:
     if missing:
         return missing
     ws = read_workspace(p.workspace)
-    sc = _pick(ws, "StorageClass", p.name, "", lambda m: m.body.get("provisioner") == EFS)
+    sc = _pick(ws, "StorageClass", p.name, "", lambda m: m.body.get("provisioner") == EFS,
+               "the EFS StorageClass")
     if sc is None:
         return failed("None of your manifests defines an EFS StorageClass"
                       + (f" named {p.name}" if p.name else "") + ".",
@@ -299,7 +313,7 @@ def efs_storage_class(aws: Any, p: StorageClassParams) -> Result:
         return failed(f"{sc.label} needs directoryPerms, the octal mode of each claim's "
                       "directory.", expected='directoryPerms such as "700"',
                       actual=f"directoryPerms {perms}")
-    gids = [params.get("gidRangeStart"), params.get("gidRangeEnd")]
+    gids: list[Any] = [params.get("gidRangeStart"), params.get("gidRangeEnd")]
     if any(g is not None for g in gids) and not (
             all(str(g or "").isdigit() for g in gids) and int(gids[0]) <= int(gids[1])):
         return failed(f"{sc.label} has an invalid GID range.",
@@ -351,7 +365,8 @@ def claim(aws: Any, p: ClaimParams) -> Result:
         sc = _class_of(ws, m)
         return sc is not None and sc.body.get("provisioner") == p.provisioner
 
-    pvc = _pick(ws, "PersistentVolumeClaim", p.name, p.namespace, on_provisioner)
+    pvc = _pick(ws, "PersistentVolumeClaim", p.name, p.namespace, on_provisioner,
+                f"the claim on {p.provisioner}")
     if pvc is None:
         return failed(f"None of your manifests defines a claim on {p.provisioner}"
                       + (f" named {p.name} in namespace {p.namespace}" if p.name else "") + ".",
@@ -363,8 +378,7 @@ def claim(aws: Any, p: ClaimParams) -> Result:
         return failed(
             f"{pvc.label} " + (f"names StorageClass {class_name}, which none of your manifests "
                                "define." if class_name else
-                               "names no storageClassName, so it gets the cluster's default "
-                               "class (on EKS, the in-tree gp2 class)."),
+                               no_class_words(_cluster_version(aws, p.cluster)) + "."),
             expected="storageClassName of your class", actual=f"storageClassName {class_name}")
     if sc.body.get("provisioner") != p.provisioner:
         return failed(f"{pvc.label} uses {sc.name}, provisioned by {sc.body.get('provisioner')}.",
@@ -424,7 +438,8 @@ def efs_static_volume(aws: Any, p: VolumeParams) -> Result:
     if missing:
         return missing
     ws = read_workspace(p.workspace)
-    pv = _pick(ws, "PersistentVolume", p.name, "", lambda m: _pv_driver(m) == EFS)
+    pv = _pick(ws, "PersistentVolume", p.name, "", lambda m: _pv_driver(m) == EFS,
+              "the EFS PersistentVolume")
     if pv is None:
         return failed("None of your manifests defines an EFS PersistentVolume"
                       + (f" named {p.name}" if p.name else "") + ".",
@@ -440,6 +455,14 @@ def efs_static_volume(aws: Any, p: VolumeParams) -> Result:
         return failed(f"{pv.label} has volumeHandle {handle!r}, which is not a file system id.",
                       expected="fs-<id> or fs-<id>::fsap-<id>",
                       actual=f"volumeHandle {handle!r}")
+    fs_id, path, point = parsed
+    if path and not path.startswith("/"):
+        return failed(
+            f"{pv.label} has volumeHandle {handle!r} with one colon, so the driver reads "
+            f"{path!r} as a subdirectory of the file system, not as an access point"
+            + (f": write {fs_id}::{path}" if path.startswith("fsap-") else "") + ".",
+            expected="fs-<id>::fsap-<id> (two colons before an access point) or "
+                     "fs-<id>:/path", actual=f"volumeHandle {handle!r}")
     if not (pv.spec.get("capacity") or {}).get("storage"):
         return failed(f"{pv.label} has no capacity.storage; Kubernetes requires one (EFS "
                       "ignores the size).", expected="capacity.storage such as 5Gi",
@@ -451,7 +474,6 @@ def efs_static_volume(aws: Any, p: VolumeParams) -> Result:
     cluster = find_cluster(aws, p.cluster)
     if cluster is None:
         return missing_cluster(aws, p.cluster)
-    fs_id, _, point = parsed
     problem = _fs_problem(aws, cluster, fs_id, pv.label, fargate_only=True)
     if problem:
         return problem
@@ -491,7 +513,32 @@ def _claims_of(workload: Manifest) -> list[str]:
             for v in spec.get("volumes") or [] if v.get("persistentVolumeClaim")]
 
 
-def _fargate_claim_problem(ws: Workspace, pvc: Manifest, user: str) -> tuple[str, str, str] | None:
+def has_default_class(version: str | None) -> bool:
+    """EKS marks gp2 (the in-tree EBS class) as the default StorageClass up to Kubernetes
+    1.29; clusters made on 1.30 or later have no default class at all."""
+    try:
+        major, minor = (int(part) for part in str(version).split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) < (1, 30)
+
+
+def no_class_words(version: str | None) -> str:
+    if has_default_class(version):
+        return ("names no storageClassName, so it gets the cluster's default class (gp2, the "
+                "in-tree EBS class, on EKS before Kubernetes 1.30)")
+    return (f"names no storageClassName, and an EKS cluster on Kubernetes {version} has no "
+            "default StorageClass, so nothing would ever provision a volume for it (it stays "
+            "Pending)")
+
+
+def _cluster_version(aws: Any, name: str) -> str | None:
+    cluster = find_cluster(aws, name)
+    return str(cluster.get("version")) if cluster else None
+
+
+def _fargate_claim_problem(ws: Workspace, pvc: Manifest, user: str,
+                           version: str | None = None) -> tuple[str, str, str] | None:
     """(cause, expected, actual) when this claim cannot serve a Fargate pod."""
     expected = f"a claim bound to a static PersistentVolume with csi.driver {EFS}"
     volume_name = pvc.spec.get("volumeName")
@@ -508,8 +555,8 @@ def _fargate_claim_problem(ws: Workspace, pvc: Manifest, user: str) -> tuple[str
                 "Fargate only static provisioning works, so make a PersistentVolume yourself",
                 expected, f"dynamic StorageClass {sc.name}")
     if class_name is None and not volume_name:
-        return (f"{user} uses {pvc.label}, which names no storageClassName and so gets the "
-                "cluster's default class (gp2, EBS), which Fargate cannot use", expected,
+        why = (", which Fargate cannot use" if has_default_class(version) else "")
+        return (f"{user} uses {pvc.label}, which {no_class_words(version)}{why}", expected,
                 "no storageClassName")
     if volume_name:
         candidates = [pv for pv in ws.of("PersistentVolume") if pv.name == volume_name]
@@ -522,8 +569,11 @@ def _fargate_claim_problem(ws: Workspace, pvc: Manifest, user: str) -> tuple[str
                    f"has storageClassName {class_name!r}") + " for it to bind to",
                 expected, ws.summary("PersistentVolume"))
     modes = set(pvc.spec.get("accessModes") or [])
+    wanted_class = class_name or ""
     for pv in candidates:
         if _pv_driver(pv) != EFS:
+            continue
+        if (pv.spec.get("storageClassName") or "") != wanted_class:
             continue
         ref = pv.spec.get("claimRef") or {}
         if ref and (ref.get("name") != pvc.name
@@ -537,9 +587,23 @@ def _fargate_claim_problem(ws: Workspace, pvc: Manifest, user: str) -> tuple[str
         return (f"{user} uses {pvc.label}, bound to {pv.label}, which is EBS-backed "
                 f"({_pv_driver(pv)}): Fargate pods cannot attach EBS volumes", expected,
                 f"{pv.name}: {_pv_driver(pv)}")
-    return (f"{user} uses {pvc.label}, which cannot bind to {pv.label}: its access modes or "
-            "claimRef do not match", expected,
-            f"claim modes {sorted(modes)}, volume modes {pv.spec.get('accessModes')}")
+    if (pv.spec.get("storageClassName") or "") != wanted_class:
+        return (f"{user} uses {pvc.label}, which cannot bind to {pv.label}: the claim's "
+                f"storageClassName is {wanted_class!r} and the volume's "
+                f"{pv.spec.get('storageClassName') or ''!r}, and a claim binds only to a volume "
+                "of its own class", expected + ', both with storageClassName ""',
+                f"claim class {wanted_class!r}, volume class "
+                f"{pv.spec.get('storageClassName') or ''!r}")
+    offered = set(pv.spec.get("accessModes") or [])
+    if modes and not modes <= offered:
+        return (f"{user} uses {pvc.label}, which cannot bind to {pv.label}: the claim asks for "
+                f"access modes {', '.join(sorted(modes))} and the volume offers only "
+                f"{', '.join(sorted(offered)) or 'none'}", expected + ", ReadWriteMany on both",
+                f"claim modes {sorted(modes)}, volume modes {sorted(offered)}")
+    ref = pv.spec.get("claimRef") or {}
+    return (f"{user} uses {pvc.label}, which cannot bind to {pv.label}: the volume's claimRef "
+            f"reserves it for {ref.get('namespace', '?')}/{ref.get('name', '?')}", expected,
+            f"claimRef {ref.get('namespace', '?')}/{ref.get('name', '?')}")
 
 
 class FargateParams(Params):
@@ -588,8 +652,9 @@ def fargate_storage(aws: Any, p: FargateParams) -> Result:
         return failed(f"No pod in a Fargate namespace ({where}) uses a PersistentVolumeClaim.",
                       expected="a pod on Fargate with a claim on a static EFS volume",
                       actual=ws.summary("PersistentVolumeClaim"))
+    version = _cluster_version(aws, p.cluster)
     for pvc, user in used:
-        problem = _fargate_claim_problem(ws, pvc, user)
+        problem = _fargate_claim_problem(ws, pvc, user, version)
         if problem:
             cause, expected, actual = problem
             return failed(cause[0].upper() + cause[1:] + ".", expected=expected, actual=actual)

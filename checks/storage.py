@@ -29,6 +29,8 @@ from .result import Result, failed, passed
 from .session import ReadOnlyAws, is_not_found
 
 STS = "sts.amazonaws.com"
+CSI_TAG = "efs.csi.aws.com/"
+"""Tags the EFS CSI driver puts on the access points it makes for claims."""
 PODS = "pods.eks.amazonaws.com"
 PENDING = ("CREATING", "UPDATING")
 
@@ -151,17 +153,24 @@ def mount_targets(aws: ReadOnlyAws, file_system_id: str) -> list[dict[str, Any]]
 
 
 def find_file_system(aws: ReadOnlyAws, ref: str, vpc_id: str | None) -> dict[str, Any] | None:
-    """By id, Name tag or creation token; else discovery: the one with mount targets in the
-    cluster's VPC, or the only file system there is (CloudFormation names them for you)."""
+    """By id, Name tag or creation token; else discovery (CloudFormation names them for you):
+    the one file system with mount targets in the cluster's VPC. A file system with no mount
+    target there serves something else, even when it is the only one."""
     systems = file_systems(aws)
     for fs in systems:
         if ref in (fs["FileSystemId"], fs.get("Name"), fs.get("CreationToken")):
             return fs
     in_vpc = [fs for fs in systems if vpc_id and any(
         t.get("VpcId") == vpc_id for t in mount_targets(aws, fs["FileSystemId"]))]
-    if len(in_vpc) == 1:
-        return in_vpc[0]
-    return systems[0] if len(systems) == 1 else None
+    return in_vpc[0] if len(in_vpc) == 1 else None
+
+
+def found_label(fs: dict[str, Any], ref: str) -> str:
+    """The file system's label, saying how it was found when not by the lab's name."""
+    if ref in (fs["FileSystemId"], fs.get("Name"), fs.get("CreationToken")):
+        return file_system_label(fs)
+    return (f"{file_system_label(fs)} (the one with mount targets in the cluster's VPC, as none "
+            f"is named {ref})")
 
 
 def missing_file_system(aws: ReadOnlyAws, ref: str) -> Result:
@@ -229,7 +238,7 @@ def _cluster_and_fs(aws: ReadOnlyAws, p: FileSystemParams
 def mount_targets_cover_nodes(aws: ReadOnlyAws, p: FileSystemParams) -> Result:
     cluster, fs, problem = _cluster_and_fs(aws, p)
     if problem or cluster is None or fs is None:
-        return problem  # type: ignore[return-value]
+        return problem  # type: ignore[return-value]  # set whenever cluster or fs is None
     if fs.get("LifeCycleState") != "available":
         return failed(f"EFS file system {file_system_label(fs)} is {fs.get('LifeCycleState')}.",
                       expected="available", actual=str(fs.get("LifeCycleState")))
@@ -242,8 +251,8 @@ def mount_targets_cover_nodes(aws: ReadOnlyAws, p: FileSystemParams) -> Result:
     if problem:
         return problem
     zones = ", ".join(f"{z}" for z in sorted(where.by_zone()))
-    return passed(f"EFS file system {file_system_label(fs)} has a mount target in every AZ "
-                  f"the cluster's pods run in ({zones}).")
+    return passed(f"EFS file system {found_label(fs, p.file_system)} has a mount target in "
+                  f"every AZ the cluster's pods run in ({zones}).")
 
 
 def _rule_ports(rule: dict[str, Any]) -> str:
@@ -270,7 +279,7 @@ def _covers_nodes(cidr: str, where: Placement) -> bool:
     try:
         network = ipaddress.ip_network(cidr, strict=False)
         return bool(where.cidrs) and all(
-            ipaddress.ip_network(c).subnet_of(network)  # type: ignore[arg-type]
+            ipaddress.ip_network(c).subnet_of(network)  # type: ignore[arg-type]  # v4 or v6 is unknown to mypy
             for c in where.cidrs.values())
     except ValueError:
         return False
@@ -283,7 +292,7 @@ def _covers_nodes(cidr: str, where: Placement) -> bool:
 def nfs_from_nodes(aws: ReadOnlyAws, p: FileSystemParams) -> Result:
     cluster, fs, problem = _cluster_and_fs(aws, p)
     if problem or cluster is None or fs is None:
-        return problem  # type: ignore[return-value]
+        return problem  # type: ignore[return-value]  # set whenever cluster or fs is None
     targets = mount_targets(aws, fs["FileSystemId"])
     if not targets:
         return failed(f"EFS file system {file_system_label(fs)} has no mount targets, so no "
@@ -317,8 +326,8 @@ def nfs_from_nodes(aws: ReadOnlyAws, p: FileSystemParams) -> Result:
             f"({target['AvailabilityZoneName']}) {cause}: pods cannot mount "
             f"{file_system_label(fs)}.",
             expected=f"inbound TCP 2049 from {node_words}", actual=actual)
-    return passed(f"Every mount target of {file_system_label(fs)} admits NFS (TCP 2049) from "
-                  f"{node_words}.")
+    return passed(f"Every mount target of {found_label(fs, p.file_system)} admits NFS (TCP "
+                  f"2049) from {node_words}.")
 
 
 class AccessPointParams(Params):
@@ -335,15 +344,30 @@ def access_point(aws: ReadOnlyAws, p: AccessPointParams) -> Result:
     cluster, fs, problem = _cluster_and_fs(aws, FileSystemParams(cluster=p.cluster,
                                                                  file_system=p.file_system))
     if problem or fs is None:
-        return problem  # type: ignore[return-value]
+        return problem  # type: ignore[return-value]  # set whenever cluster or fs is None
     points = aws.efs.paginate("describe_access_points", "AccessPoints",
                               FileSystemId=fs["FileSystemId"])
     if not points:
         return failed(f"EFS file system {file_system_label(fs)} has no access point.",
                       expected="an access point with a POSIX user and a root directory",
                       actual="no access points")
-    chosen = next((a for a in points if p.name and a.get("Name") == p.name), points[0])
-    label = f"{chosen['AccessPointId']}" + (f" ({chosen['Name']})" if chosen.get("Name") else "")
+    chosen = next((a for a in points if p.name and a.get("Name") == p.name), None)
+    note = ""
+    if chosen is None:
+        # Discovery: the learner's access point under another name, never one the EFS CSI
+        # driver made for a claim (those carry efs.csi.aws.com/ tags).
+        own = [a for a in points if not any(str(t.get("Key", "")).startswith(CSI_TAG)
+                                            for t in a.get("Tags") or [])]
+        if not own:
+            return failed(f"EFS file system {file_system_label(fs)} has no access point of "
+                          "yours, only the ones the EFS CSI driver made for claims.",
+                          expected=f"an access point{' named ' + p.name if p.name else ''}",
+                          actual="access points: " + ", ".join(a["AccessPointId"]
+                                                                 for a in points))
+        chosen = own[0]
+        note = f" (none is named {p.name})" if p.name else ""
+    label = (f"{chosen['AccessPointId']}" + (f" ({chosen['Name']})" if chosen.get("Name") else "")
+             + note)
     root = chosen.get("RootDirectory") or {}
     if root.get("Path", "/") == "/":
         return failed(f"Access point {label} exposes the file system's root directory.",
@@ -370,6 +394,21 @@ def oidc_provider_arn(aws: ReadOnlyAws, issuer: str) -> str | None:
         if provider["Arn"].split(":oidc-provider/", 1)[-1] == issuer:
             return str(provider["Arn"])
     return None
+
+
+def associations_of_role(aws: ReadOnlyAws, cluster: str, role_arn: str,
+                         arns: list[str] | None = None) -> list[dict[str, Any]]:
+    """The cluster's Pod Identity associations with this role (or, given ``arns``, those)."""
+    found = []
+    for summary in aws.eks.paginate("list_pod_identity_associations", "associations",
+                                    clusterName=cluster):
+        if arns is not None and summary.get("associationArn") not in arns:
+            continue
+        full = aws.eks.describe_pod_identity_association(
+            clusterName=cluster, associationId=summary["associationId"])["association"]
+        if arns is not None or full.get("roleArn") == role_arn:
+            found.append(full)
+    return found
 
 
 def association(aws: ReadOnlyAws, cluster: str, namespace: str,
@@ -553,12 +592,25 @@ def service_account_role(aws: ReadOnlyAws, p: ServiceAccountRoleParams) -> Resul
     subject = f"system:serviceaccount:{p.namespace}:{p.service_account}"
     linked = association(aws, p.cluster, p.namespace, p.service_account)
     installed = addon(aws, p.cluster, p.addon) if p.addon else None
+    suggested = find_role(aws, p.role) if p.role else None
     if linked:
         mode, name = "Pod Identity", _role_name(linked["roleArn"])
     elif installed and installed.get("serviceAccountRoleArn"):
         mode, name = "IRSA", _role_name(installed["serviceAccountRoleArn"])
-    elif p.role and find_role(aws, p.role) is not None:
-        mode, name = "IRSA", p.role
+    elif suggested is not None and PODS in trusted_services(suggested):
+        elsewhere = [f"{a['namespace']}/{a['serviceAccount']}" for a in
+                     associations_of_role(aws, p.cluster, str(suggested["Arn"]))]
+        return failed(
+            f"Role {p.role} trusts {PODS} (EKS Pod Identity), but no Pod Identity association "
+            f"links it to {p.namespace}/{p.service_account}, so the driver's controller gets no "
+            "credentials" + (f"; the role is associated with {', '.join(elsewhere)} instead"
+                             if elsewhere else "") + ".",
+            expected=f"a Pod Identity association of {p.namespace}/{p.service_account} with "
+                     f"role {p.role}",
+            actual=("associations of the role: " + ", ".join(elsewhere)) if elsewhere
+            else f"no association for {p.namespace}/{p.service_account}")
+    elif suggested is not None:
+        mode, name = "IRSA", str(p.role)
     else:
         mode, name = "IRSA", _discover_irsa_role(aws, issuer, p.service_account) or p.role or ""
     role = find_role(aws, name) if name else None
@@ -579,7 +631,12 @@ def service_account_role(aws: ReadOnlyAws, p: ServiceAccountRoleParams) -> Resul
                                      provider, p.namespace, p.service_account)
     if problem:
         cause, expected, actual = problem
-        return failed(f"Role {name}'s trust policy {cause}.", expected=expected, actual=actual)
+        via = ""
+        if installed and installed.get("serviceAccountRoleArn") and not linked \
+                and name != p.role:
+            via = f" (the role add-on {p.addon} is given)"
+        return failed(f"Role {name}{via}: its trust policy {cause}.", expected=expected,
+                      actual=actual)
     if p.policy:
         attached = [a["PolicyArn"] for a in aws.iam.paginate(
             "list_attached_role_policies", "AttachedPolicies", RoleName=name)]
@@ -623,14 +680,22 @@ def addon_with_identity(aws: ReadOnlyAws, p: AddonParams) -> Result:
                               "not exist.", expected="an existing role",
                               actual=f"serviceAccountRoleArn {role_arn}")
             how = f" with IRSA role {_role_name(role_arn)}"
-        elif linked or found.get("podIdentityAssociations"):
+        elif not linked and found.get("podIdentityAssociations"):
+            others = [f"{a['namespace']}/{a['serviceAccount']}" for a in associations_of_role(
+                aws, p.cluster, "", list(found["podIdentityAssociations"]))]
+            return failed(
+                f"Add-on {p.addon}'s Pod Identity association is for "
+                f"{', '.join(others) or 'another service account'}, but its controller runs as "
+                f"{p.namespace}/{p.service_account}, which therefore gets no credentials.",
+                expected=f"a Pod Identity association for {p.namespace}/{p.service_account}",
+                actual="associations for " + (", ".join(others) or "other service accounts"))
+        elif linked:
             if addon(aws, p.cluster, "eks-pod-identity-agent") is None:
                 return failed(
                     f"Add-on {p.addon} relies on Pod Identity, but the eks-pod-identity-agent "
                     "add-on is not installed, so no pod receives its credentials.",
                     expected="add-on eks-pod-identity-agent", actual="not installed")
-            role = _role_name(linked["roleArn"]) if linked else "its association"
-            how = f" with Pod Identity role {role}"
+            how = f" with Pod Identity role {_role_name(linked['roleArn'])}"
         else:
             return failed(
                 f"Add-on {p.addon} has no IAM identity for {p.namespace}/{p.service_account}: "

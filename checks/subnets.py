@@ -65,16 +65,24 @@ def find_vpc(aws: ReadOnlyAws, name: str,
         matching = [v for v in aws.ec2.describe_vpcs()["Vpcs"]
                     if v.get("CidrBlock") == cidr and not v.get("IsDefault")]
         if len(matching) == 1:
-            return matching[0], f"VPC {matching[0]['VpcId']} ({cidr})"
+            found = matching[0]
+            called = tags_of(found).get("Name")
+            return found, (f"VPC {found['VpcId']} (" + (f"named {called}; " if called else "")
+                           + f"found by its CIDR, as no VPC is named {name})")
     return None, f"VPC {name}"
 
 
 def missing_vpc(aws: ReadOnlyAws, name: str, cidr: str | None) -> Result:
+    vpcs = aws.ec2.describe_vpcs()["Vpcs"]
     others = [f"{v['VpcId']} {v.get('CidrBlock')}" + (" (default)" if v.get("IsDefault") else "")
-              for v in aws.ec2.describe_vpcs()["Vpcs"]]
+              for v in vpcs]
     wanted = f"a VPC tagged Name={name}" + (f" with CIDR {cidr}" if cidr else "")
-    return failed(f"There is no VPC named {name}" + (f" or with CIDR {cidr}" if cidr else "")
-                  + ".", expected=wanted,
+    same = [v["VpcId"] for v in vpcs if cidr and v.get("CidrBlock") == cidr
+            and not v.get("IsDefault")]
+    why = (f", and {len(same)} VPCs ({', '.join(same)}) have CIDR {cidr}, so none of them can "
+           f"be told to be this lab's; tag yours Name={name}" if len(same) > 1
+           else f" or with CIDR {cidr}" if cidr else "")
+    return failed(f"There is no VPC named {name}{why}.", expected=wanted,
                   actual=("VPCs: " + ", ".join(others)) if others else "no VPCs")
 
 
@@ -153,7 +161,8 @@ def vpc_ready(aws: ReadOnlyAws, p: VpcParams) -> Result:
             "endpoint or get DNS names, so they would not register with EKS.",
             expected="enableDnsSupport and enableDnsHostnames both true",
             actual=", ".join(f"{a} false" for a in off))
-    return passed(f"{label} ({vpc.get('CidrBlock')}) has DNS support and DNS hostnames on.")
+    return passed(f"{label} has CIDR {vpc.get('CidrBlock')}, DNS support and DNS hostnames "
+                  "on.")
 
 
 class SubnetsParams(Params):
@@ -180,7 +189,10 @@ def public_subnets(aws: ReadOnlyAws, p: SubnetsParams) -> Result:
     if vpc is None:
         return missing_vpc(aws, p.vpc, p.cidr)
     views = subnet_views(aws, vpc["VpcId"])
-    public = [v for v in views if v.public]
+    # A subnet tagged for internal load balancers is meant to be private; if it routes to an
+    # internet gateway, private_subnets names that cause, so it is not judged here as public.
+    public = [v for v in views if v.public
+              and (p.tag or v.tags.get(INTERNAL_ELB_TAG) not in TAG_VALUES)]
     if not public:
         fake = [v.label for v in views if v.tags.get(tag) in TAG_VALUES]
         extra = (f"; {', '.join(fake)} carry {tag} but have no route to an internet gateway"

@@ -27,6 +27,26 @@ EKS_AMI = ("/aws/service/eks/optimized-ami/1.32/amazon-linux-2023/x86_64/standar
 ECS_AMI = "/aws/service/ecs/optimized-ami/amazon-linux-2/recommended/image_id"
 
 
+NODE_USER_DATA = """MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="NODECONFIG"
+
+--NODECONFIG
+Content-Type: application/node.eks.aws
+
+---
+apiVersion: node.eks.aws/v1alpha1
+kind: NodeConfig
+spec:
+  cluster:
+    name: {name}
+    apiServerEndpoint: {endpoint}
+    certificateAuthority: {ca}
+    cidr: {cidr}
+
+--NODECONFIG--
+"""
+
+
 def trust(service: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]})
@@ -76,11 +96,23 @@ class World:
             f"{NODE_ROLE}", subnets=subnets or self.network.private, capacityType=capacity,
             instanceTypes=types, scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2})
 
+    def user_data(self, cluster_name: str = CLUSTER) -> str:
+        """The nodeadm NodeConfig (in MIME, as the lab's node-user-data.txt) for the cluster."""
+        cluster = self.eks.describe_cluster(name=CLUSTER)["cluster"]
+        text = NODE_USER_DATA.format(
+            name=cluster_name, endpoint=cluster["endpoint"],
+            ca=cluster["certificateAuthority"]["data"],
+            cidr=cluster["kubernetesNetworkConfig"]["serviceIpv4Cidr"])
+        return base64.b64encode(text.encode()).decode()
+
     def self_managed(self, *, ami_parameter: str = EKS_AMI, owned: bool = True,
-                     profile: bool = True) -> None:
+                     profile: bool = True, user_data: str | None = None) -> None:
         image = self.ssm.get_parameter(Name=ami_parameter)["Parameter"]["Value"]
         data: dict[str, Any] = {"ImageId": image, "InstanceType": "t3.medium",
-                                "UserData": base64.b64encode(b"NodeConfig").decode()}
+                                "UserData": self.user_data() if user_data is None
+                                else user_data}
+        if not data["UserData"]:
+            del data["UserData"]
         if profile:
             data["IamInstanceProfile"] = {"Name": NODE_ROLE}
         self.ec2.create_launch_template(LaunchTemplateName="kata-lt", LaunchTemplateData=data)
@@ -90,6 +122,13 @@ class World:
             AutoScalingGroupName=ASG, MinSize=1, MaxSize=2, DesiredCapacity=1,
             LaunchTemplate={"LaunchTemplateName": "kata-lt", "Version": "$Latest"},
             VPCZoneIdentifier=",".join(self.network.private), Tags=tags)
+
+    def nodegroup_on(self, cluster: str, name: str) -> None:
+        self.eks.create_nodegroup(
+            clusterName=cluster, nodegroupName=name, nodeRole=f"arn:aws:iam::{ACCOUNT}:role/"
+            f"{NODE_ROLE}", subnets=self.network.private, capacityType="ON_DEMAND",
+            instanceTypes=["t3.medium"],
+            scalingConfig={"minSize": 1, "maxSize": 3, "desiredSize": 2})
 
     def access_entry(self, principal: str, kind: str = "EC2_LINUX") -> None:
         self.eks.create_access_entry(clusterName=CLUSTER, principalArn=principal, type=kind)
@@ -155,6 +194,41 @@ def test_cluster_active_discovers_a_generated_name_by_its_role(world: World) -> 
     assert "EksCluster-AbC123" in result.message
 
 
+def test_cluster_active_fails_for_another_kubernetes_version(world: World) -> None:
+    world.cluster()
+    result = cluster_check(world, version="1.31")
+    assert result.status is Status.FAILED
+    assert "runs Kubernetes 1.32, not 1.31" in result.message
+
+
+def test_a_cluster_of_another_name_and_role_is_not_taken_for_the_labs(world: World) -> None:
+    """Discovery takes a cluster with a generated name only if it uses the lab's cluster role;
+    without the role to go by, a check judges the named cluster or nothing."""
+    world.cluster("EksCluster-AbC123")
+    world.nodegroup_on("EksCluster-AbC123", "kata-ondemand")
+    found = run(world.sandbox, "eks.nodegroup_configured", cluster=CLUSTER,
+                cluster_role=CLUSTER_ROLE, nodegroup="kata-ondemand")
+    assert found.status is Status.PASSED, found.message
+    assert (f"Node group kata-ondemand of cluster EksCluster-AbC123 (found by its role "
+            f"{CLUSTER_ROLE}, as no cluster is named {CLUSTER})") in found.message
+    strict = run(world.sandbox, "eks.nodegroup_configured", cluster=CLUSTER,
+                 nodegroup="kata-ondemand")
+    assert strict.status is Status.FAILED
+    assert f"EKS cluster {CLUSTER} does not exist" in strict.message
+    other_role = run(world.sandbox, "eks.nodegroup_configured", cluster=CLUSTER,
+                     cluster_role="someoneElsesRole", nodegroup="kata-ondemand")
+    assert other_role.status is Status.FAILED
+    assert "no other cluster uses role someoneElsesRole" in other_role.message
+
+
+def test_cluster_active_names_the_cluster_it_discovered(world: World) -> None:
+    world.cluster("EksCluster-AbC123")
+    result = cluster_check(world)
+    assert result.status is Status.PASSED, result.message
+    assert (f"EksCluster-AbC123 (found by its role {CLUSTER_ROLE}, as no cluster is named "
+            f"{CLUSTER})") in result.message
+
+
 # --- managed node groups -------------------------------------------------------------------
 
 def nodegroup_check(world: World, name: str, **params: Any) -> Any:
@@ -200,7 +274,8 @@ def test_nodegroup_is_discovered_by_capacity_type(world: World) -> None:
     world.nodegroup("eksctl-spot-ng-1A2B", "SPOT", ["t3.large", "m5.large"])
     result = nodegroup_check(world, "kata-spot", capacity_type="SPOT", min_instance_types=2)
     assert result.status is Status.PASSED, result.message
-    assert "eksctl-spot-ng-1A2B" in result.message
+    assert ("eksctl-spot-ng-1A2B (the cluster's only SPOT node group, as none is named "
+            "kata-spot)") in result.message
 
 
 def test_nodegroup_instances_running_passes_once_active(world: World) -> None:
@@ -261,6 +336,49 @@ def test_self_managed_nodes_fail_without_the_owned_tag(world: World) -> None:
     result = self_managed(world, "eks.self_managed_nodes")
     assert result.status is Status.FAILED
     assert f"kubernetes.io/cluster/{CLUSTER}=owned" in result.message
+
+
+def test_self_managed_nodes_fail_when_the_user_data_names_another_cluster(
+        world: World) -> None:
+    world.cluster()
+    world.node_role()
+    world.self_managed(user_data=world.user_data("my-cluster"))
+    result = self_managed(world, "eks.self_managed_nodes")
+    assert result.status is Status.FAILED
+    assert f"NodeConfig has name my-cluster, not cluster {CLUSTER}'s name" in result.message
+    assert "nodeadm" in result.message
+
+
+def test_self_managed_nodes_fail_without_user_data_or_with_placeholders_left(
+        world: World) -> None:
+    world.cluster()
+    world.node_role()
+    world.self_managed(user_data="")
+    result = self_managed(world, "eks.self_managed_nodes")
+    assert result.status is Status.FAILED
+    assert "no user data" in result.message
+    text = base64.b64decode(world.user_data()).decode()
+    endpoint = world.eks.describe_cluster(name=CLUSTER)["cluster"]["endpoint"]
+    placeholder = base64.b64encode(text.replace(endpoint, "@ENDPOINT@").encode()).decode()
+    world.ec2.create_launch_template_version(
+        LaunchTemplateName="kata-lt", SourceVersion="1", LaunchTemplateData={
+            "ImageId": world.ssm.get_parameter(Name=EKS_AMI)["Parameter"]["Value"],
+            "IamInstanceProfile": {"Name": NODE_ROLE}, "UserData": placeholder})
+    result = self_managed(world, "eks.self_managed_nodes")
+    assert result.status is Status.FAILED
+    assert "NodeConfig is not valid YAML (line " in result.message
+    assert "the placeholders @ENDPOINT@ are still in it" in result.message
+
+
+def test_self_managed_nodes_accept_an_al2_bootstrap_script_for_the_cluster(
+        world: World) -> None:
+    world.cluster()
+    world.node_role()
+    script = f"#!/bin/bash\nset -ex\n/etc/eks/bootstrap.sh {CLUSTER} --kubelet-extra-args ''\n"
+    world.self_managed(user_data=base64.b64encode(script.encode()).decode())
+    result = self_managed(world, "eks.self_managed_nodes")
+    assert result.status is Status.PASSED, result.message
+    assert f"user data that joins cluster {CLUSTER}" in result.message
 
 
 def test_self_managed_nodes_fail_for_a_missing_group(world: World) -> None:
@@ -369,6 +487,57 @@ def test_fargate_profile_fails_for_the_wrong_namespace(world: World) -> None:
                  role=FARGATE_ROLE, namespace="kata-apps")
     assert result.status is Status.FAILED
     assert "namespace kata-apps" in result.message
+
+
+def _fargate_trust_condition(world: World, source_arn: str) -> None:
+    world.iam.update_assume_role_policy(RoleName=FARGATE_ROLE, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "eks-fargate-pods.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"ArnLike": {"aws:SourceArn": source_arn}}}]}))
+
+
+def test_fargate_profile_fails_when_its_role_trusts_only_another_clusters_profiles(
+        world: World) -> None:
+    """AWS's documented trust adds aws:SourceArn .../fargateprofile/my-cluster/*; left at the
+    example cluster, Fargate can never assume the role for this profile."""
+    world.cluster()
+    world.fargate()
+    world.advance(30)
+    _fargate_trust_condition(world, f"arn:aws:eks:us-east-1:{ACCOUNT}:fargateprofile/my-cluster/*")
+    result = fargate_check(world)
+    assert result.status is Status.FAILED
+    assert "ArnLike aws:SourceArn" in result.message and "my-cluster/*" in result.message
+    assert f"fargateprofile/{CLUSTER}/*" in (result.expected or "")
+    _fargate_trust_condition(world, f"arn:aws:eks:us-east-1:{ACCOUNT}:fargateprofile/{CLUSTER}/*")
+    result = fargate_check(world)
+    assert result.status is Status.PASSED, result.message
+
+
+def test_fargate_profile_fails_when_its_selector_also_needs_labels(world: World) -> None:
+    world.cluster()
+    arn = world.role(FARGATE_ROLE, "eks-fargate-pods.amazonaws.com")
+    world.eks.create_fargate_profile(
+        clusterName=CLUSTER, fargateProfileName="kata-fargate", podExecutionRoleArn=arn,
+        subnets=world.network.private,
+        selectors=[{"namespace": "kata-apps", "labels": {"compute": "fargate"}}])
+    world.advance(30)
+    result = fargate_check(world)
+    assert result.status is Status.FAILED
+    assert "also requires the labels compute=fargate" in result.message
+
+
+def test_fargate_profile_names_the_profile_it_discovered(world: World) -> None:
+    world.cluster()
+    arn = world.role(FARGATE_ROLE, "eks-fargate-pods.amazonaws.com")
+    world.eks.create_fargate_profile(
+        clusterName=CLUSTER, fargateProfileName="fp-generated-1", podExecutionRoleArn=arn,
+        subnets=world.network.private, selectors=[{"namespace": "kata-apps"}])
+    world.advance(30)
+    result = fargate_check(world)
+    assert result.status is Status.PASSED, result.message
+    assert ("Fargate profile fp-generated-1 (the one selecting namespace kata-apps, as none is "
+            "named kata-fargate)") in result.message
 
 
 def test_fargate_profile_fails_when_missing(world: World) -> None:

@@ -9,7 +9,12 @@ from typing import Any
 import pytest
 
 from cloudkata.checks import Result, Status
-from cloudkata.checks.manifests import parse_volume_handle, read_workspace
+from cloudkata.checks.manifests import (
+    has_default_class,
+    no_class_words,
+    parse_volume_handle,
+    read_workspace,
+)
 from cloudkata.targets import Target
 
 from .test_storage import (
@@ -211,11 +216,48 @@ def test_ebs_claim_with_read_write_many_fails(env: Eks, ws: Path) -> None:
     assert "one node at a time" in result.message
 
 
-def test_claim_without_a_class_gets_the_default(env: Eks, ws: Path) -> None:
+def test_claim_without_a_class_on_a_cluster_without_a_default_class(env: Eks, ws: Path) -> None:
+    """EKS stopped marking gp2 as the default class with Kubernetes 1.30: the lab's 1.32
+    cluster has none, so a claim without storageClassName is never provisioned."""
     write(ws, "all.yaml", GP3 + "---\n" + EBS_CLAIM.replace("  storageClassName: kata-gp3\n", ""))
     result = check(env, ws, "k8s.claim", provisioner="ebs.csi.aws.com", name="kata-ebs-claim")
     assert result.status is Status.FAILED
-    assert "default class" in result.message
+    assert "names no storageClassName" in result.message
+    assert "Kubernetes 1.32 has no default StorageClass" in result.message
+
+
+@pytest.mark.parametrize(("version", "default"), [("1.29", True), ("1.30", False),
+                                                  ("1.32", False), (None, True)])
+def test_which_eks_versions_have_a_default_class(version: str | None, default: bool) -> None:
+    assert has_default_class(version) is default
+    assert ("default class (gp2" in no_class_words(version)) is default
+
+
+def test_a_claim_of_another_name_in_another_namespace_is_not_taken(env: Eks, ws: Path) -> None:
+    """Discovery looks for the claim in the namespace asked for: the Fargate app's EBS claim
+    (another name, another namespace) belongs to something else and is never judged here."""
+    write(ws, "sc.yaml", GP3)
+    write(ws, "app.yaml", fargate_app(
+        "storageClassName: kata-gp3\naccessModes: [ReadWriteOnce]\n"
+        "resources: {requests: {storage: 5Gi}}\n"))
+    result = check(env, ws, "k8s.claim", provisioner="ebs.csi.aws.com", name="kata-ebs-claim")
+    assert result.status is Status.FAILED
+    assert "None of your manifests defines a claim on ebs.csi.aws.com named kata-ebs-claim " \
+        "in namespace default" in result.message
+    write(ws, "claim.yaml", EBS_CLAIM.replace("kata-ebs-claim", "data"))
+    result = check(env, ws, "k8s.claim", provisioner="ebs.csi.aws.com", name="kata-ebs-claim")
+    assert result.status is Status.PASSED, result
+    assert ("PersistentVolumeClaim data in namespace default (claim.yaml; taken as the claim on "
+            "ebs.csi.aws.com, as none is named kata-ebs-claim)") in result.message
+
+
+def test_the_named_claim_in_the_fargate_namespace_is_judged_there(env: Eks, ws: Path) -> None:
+    write(ws, "all.yaml", GP3 + "---\n" + EBS_CLAIM.replace("namespace: default",
+                                                           "namespace: kata-apps"))
+    result = check(env, ws, "k8s.claim", provisioner="ebs.csi.aws.com", name="kata-ebs-claim")
+    assert result.status is Status.FAILED
+    assert "(all.yaml #2; not in namespace default)" in result.message
+    assert "Fargate pods cannot attach EBS volumes" in result.message
 
 
 def test_ebs_claim_in_the_fargate_namespace_is_flagged(env: Eks, ws: Path) -> None:
@@ -308,6 +350,19 @@ def test_static_volume_with_another_file_systems_access_point(env: Eks, ws: Path
     assert result.actual == f"{env.extra['ap']} belongs to {env.extra['fs']}"
 
 
+def test_static_volume_with_one_colon_before_the_access_point(env: Eks, ws: Path) -> None:
+    """fs-x:fsap-y means the subdirectory "fsap-y", not the access point: a real mix-up."""
+    fs = add_efs(env)
+    write(ws, "pv.yaml", static_pv(f"{fs}:{env.extra['ap']}"))
+    result = check(env, ws, "k8s.efs_static_volume", name="kata-fargate-pv")
+    assert result.status is Status.FAILED
+    assert "with one colon" in result.message
+    assert f"write {fs}::{env.extra['ap']}" in result.message
+    write(ws, "pv.yaml", static_pv(f"{fs}:/data"))
+    result = check(env, ws, "k8s.efs_static_volume", name="kata-fargate-pv")
+    assert result.status is Status.PASSED, result
+
+
 def test_static_volume_on_ebs_is_refused(env: Eks, ws: Path) -> None:
     write(ws, "pv.yaml", static_pv("vol-0123", driver="ebs.csi.aws.com"))
     result = check(env, ws, "k8s.efs_static_volume", name="kata-fargate-pv")
@@ -355,6 +410,26 @@ def test_fargate_claim_without_a_volume_to_bind(env: Eks, ws: Path) -> None:
     result = check(env, ws, "k8s.fargate_storage")
     assert result.status is Status.FAILED
     assert "no PersistentVolume" in result.message and "kata-fargate-pv" in result.message
+
+
+def test_fargate_claim_with_a_class_cannot_bind_a_classless_volume(env: Eks, ws: Path) -> None:
+    fs = add_efs(env)
+    write(ws, "efs.yaml", efs_class(fs))
+    claim = STATIC_CLAIM.replace('storageClassName: ""', "storageClassName: kata-efs-ap")
+    write(ws, "app.yaml", fargate_app(claim, static_pv(f"{fs}::{env.extra['ap']}")))
+    result = check(env, ws, "k8s.fargate_storage", claim="kata-fargate-claim")
+    assert result.status is Status.FAILED
+    assert "storageClassName is 'kata-efs-ap' and the volume's ''" in result.message
+
+
+def test_fargate_claim_wanting_more_access_than_the_volume_offers(env: Eks, ws: Path) -> None:
+    fs = add_efs(env)
+    volume = static_pv(f"{fs}::{env.extra['ap']}").replace("[ReadWriteMany]", "[ReadWriteOnce]")
+    write(ws, "app.yaml", fargate_app(STATIC_CLAIM, volume))
+    result = check(env, ws, "k8s.fargate_storage", claim="kata-fargate-claim")
+    assert result.status is Status.FAILED
+    assert ("asks for access modes ReadWriteMany and the volume offers only ReadWriteOnce"
+            in result.message)
 
 
 def test_fargate_pod_without_storage_fails(env: Eks, ws: Path) -> None:

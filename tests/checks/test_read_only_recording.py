@@ -70,7 +70,7 @@ EXPECTED: dict[str, frozenset[str]] = {
         "iam:ListRoles", "logs:DescribeLogGroups",
     }),
     _EKS_FAMILY: frozenset({
-        "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances",
+        "autoscaling:DescribeAutoScalingGroups", "ec2:DescribeImages", "ec2:DescribeInstances",
         "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeRouteTables",
         "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcAttribute",
         "ec2:DescribeVpcs", "efs:DescribeAccessPoints", "efs:DescribeFileSystems",

@@ -323,6 +323,37 @@ def test_service_account_role_pod_identity_needs_tag_session(env: Eks) -> None:
     assert "sts:TagSession" in result.message
 
 
+def _associate_node_sa_instead(env: Eks) -> None:
+    env.eks.update_addon(clusterName=CLUSTER, addonName="aws-efs-csi-driver",
+                         podIdentityAssociations=[{
+                             "serviceAccount": "efs-csi-node-sa",
+                             "roleArn": f"arn:aws:iam::{ACCOUNT}:role/kataEfsCsiRole"}])
+    env.advance(31)
+
+
+def test_service_account_role_pod_identity_role_without_its_association(env: Eks) -> None:
+    add_efs_csi_pod_identity(env)
+    _associate_node_sa_instead(env)
+    result = run(env.target, "eks.service_account_role", cluster=CLUSTER,
+                 service_account="efs-csi-controller-sa", role="kataEfsCsiRole",
+                 addon="aws-efs-csi-driver")
+    assert result.status is Status.FAILED
+    assert ("no Pod Identity association links it to kube-system/efs-csi-controller-sa"
+            in result.message)
+    assert "associated with kube-system/efs-csi-node-sa instead" in result.message
+
+
+def test_service_account_role_names_the_role_the_addon_is_given(env: Eks) -> None:
+    add_ebs_csi(env)
+    env.eks.update_addon(clusterName=CLUSTER, addonName="aws-ebs-csi-driver",
+                         serviceAccountRoleArn=f"arn:aws:iam::{ACCOUNT}:role/kataEksNodeRole")
+    env.advance(31)
+    result = ebs_role_check(env)
+    assert result.status is Status.FAILED
+    assert ("Role kataEksNodeRole (the role add-on aws-ebs-csi-driver is given): its trust "
+            "policy does not trust the cluster's OIDC provider") in result.message
+
+
 # --- eks.addon_with_identity ----------------------------------------------------------------
 
 
@@ -366,6 +397,15 @@ def test_addon_with_pod_identity_passes(env: Eks) -> None:
     assert "Pod Identity" in result.message
 
 
+def test_addon_with_pod_identity_for_another_service_account(env: Eks) -> None:
+    add_efs_csi_pod_identity(env)
+    _associate_node_sa_instead(env)
+    result = addon_check(env, "aws-efs-csi-driver", "efs-csi-controller-sa")
+    assert result.status is Status.FAILED
+    assert ("Pod Identity association is for kube-system/efs-csi-node-sa, but its controller "
+            "runs as kube-system/efs-csi-controller-sa") in result.message
+
+
 def test_addon_with_pod_identity_needs_the_agent(env: Eks) -> None:
     add_efs_csi_pod_identity(env, agent=False)
     result = addon_check(env, "aws-efs-csi-driver", "efs-csi-controller-sa")
@@ -400,6 +440,24 @@ def test_mount_targets_are_found_by_discovery(env: Eks) -> None:
     result = run(env.target, "efs.mount_targets_cover_nodes", cluster=CLUSTER,
                  file_system="some-other-name")
     assert result.status is Status.PASSED, result
+    assert (f"{env.extra['fs']} (kata-efs) (the one with mount targets in the cluster's VPC, "
+            "as none is named some-other-name)") in result.message
+
+
+def test_a_file_system_serving_another_vpc_is_not_taken_for_the_labs(env: Eks) -> None:
+    """The only file system in the account, but with no mount target in the cluster's VPC,
+    belongs to something else: no check judges it (its access point would pass otherwise)."""
+    other_vpc = env.ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+    subnet = env.ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.99.1.0/24",
+                                   AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    fs = env.efs.create_file_system(CreationToken="team-data")["FileSystemId"]
+    env.efs.create_mount_target(FileSystemId=fs, SubnetId=subnet)
+    env.efs.create_access_point(FileSystemId=fs, PosixUser={"Uid": 1, "Gid": 1},
+                                RootDirectory={"Path": "/x", "CreationInfo": {
+                                    "OwnerUid": 1, "OwnerGid": 1, "Permissions": "750"}})
+    result = run(env.target, "efs.access_point", cluster=CLUSTER, file_system="kata-efs")
+    assert result.status is Status.FAILED
+    assert "kata-efs does not exist" in result.message and fs in result.message
 
 
 def test_mount_targets_fail_without_a_file_system(env: Eks) -> None:
@@ -475,6 +533,34 @@ def test_access_point_on_the_root_without_creation_info_fails(env: Eks) -> None:
     result = run(env.target, "efs.access_point", cluster=CLUSTER, file_system="kata-efs")
     assert result.status is Status.FAILED
     assert "CreationInfo" in result.message
+
+
+def test_access_point_of_another_name_is_judged_and_named(env: Eks) -> None:
+    fs = add_efs(env)
+    env.efs.delete_access_point(AccessPointId=env.extra["ap"])
+    point = env.efs.create_access_point(
+        FileSystemId=fs, PosixUser={"Uid": 1000, "Gid": 1000},
+        RootDirectory={"Path": "/data", "CreationInfo": {"OwnerUid": 1000, "OwnerGid": 1000,
+                                                         "Permissions": "750"}},
+        Tags=[{"Key": "Name", "Value": "data"}])["AccessPointId"]
+    result = run(env.target, "efs.access_point", cluster=CLUSTER, file_system="kata-efs",
+                 name="kata-efs-ap")
+    assert result.status is Status.PASSED, result
+    assert f"{point} (data) (none is named kata-efs-ap)" in result.message
+
+
+def test_access_points_the_csi_driver_made_are_not_the_learners(env: Eks) -> None:
+    fs = env.efs.create_file_system(CreationToken="kata-efs",
+                                    Tags=[{"Key": "Name", "Value": "kata-efs"}])["FileSystemId"]
+    env.efs.create_access_point(
+        FileSystemId=fs, PosixUser={"Uid": 50000, "Gid": 50000},
+        RootDirectory={"Path": "/dynamic/pvc-1", "CreationInfo": {
+            "OwnerUid": 50000, "OwnerGid": 50000, "Permissions": "700"}},
+        Tags=[{"Key": "efs.csi.aws.com/cluster", "Value": "true"}])
+    result = run(env.target, "efs.access_point", cluster=CLUSTER, file_system="kata-efs",
+                 name="kata-efs-ap")
+    assert result.status is Status.FAILED
+    assert "only the ones the EFS CSI driver made for claims" in result.message
 
 
 def test_access_point_missing(env: Eks) -> None:

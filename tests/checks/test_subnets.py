@@ -126,6 +126,16 @@ def test_vpc_ready_finds_an_unnamed_vpc_by_its_cidr(sandbox: Target, ec2: Any) -
     result = run(sandbox, "subnets.vpc_ready", vpc=VPC_NAME, cidr=CIDR)
     assert result.status is Status.PASSED, result.message
     assert network.vpc in result.message
+    assert f"found by its CIDR, as no VPC is named {VPC_NAME}" in result.message
+
+
+def test_vpc_ready_finds_no_vpc_when_two_share_the_cidr(sandbox: Target, ec2: Any) -> None:
+    """Discovery takes the one VPC with the lab's CIDR; with two, neither is the lab's."""
+    build_network(ec2, name=None)
+    ec2.create_vpc(CidrBlock=CIDR)
+    result = run(sandbox, "subnets.vpc_ready", vpc=VPC_NAME, cidr=CIDR)
+    assert result.status is Status.FAILED
+    assert f"no VPC named {VPC_NAME}" in result.message
 
 
 # --- public_subnets ------------------------------------------------------------------------
@@ -161,6 +171,25 @@ def test_public_subnets_fail_untagged_naming_the_subnet(sandbox: Target, ec2: An
     assert result.status is Status.FAILED
     assert network.public[0] in result.message
     assert ELB in result.message
+
+
+def test_public_subnets_leave_a_private_subnet_routed_to_the_internet_to_private(
+        sandbox: Target, ec2: Any) -> None:
+    """A subnet tagged internal-elb on the public route table is a private subnet gone wrong:
+    private_subnets names it; public_subnets does not blame it for lacking the elb tag."""
+    network = build_network(ec2)
+    association = next(
+        a["RouteTableAssociationId"] for t in ec2.describe_route_tables(
+            Filters=[{"Name": "association.subnet-id", "Values": [network.private[1]]}])[
+            "RouteTables"] for a in t["Associations"] if a.get("SubnetId") == network.private[1])
+    ec2.replace_route_table_association(AssociationId=association,
+                                        RouteTableId=network.public_rt)
+    result = layout(sandbox, "subnets.public_subnets")
+    assert result.status is Status.PASSED, result.message
+    assert network.private[1] not in result.message
+    result = layout(sandbox, "subnets.private_subnets")
+    assert result.status is Status.FAILED
+    assert network.private[1] in result.message and "are public" in result.message
 
 
 # --- private_subnets -----------------------------------------------------------------------
