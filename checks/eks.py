@@ -411,14 +411,19 @@ NODECONFIG_FIELDS = (("name", "name"), ("apiServerEndpoint", "endpoint"),
 """What nodeadm needs in a NodeConfig's spec.cluster; it refuses to start without any of them."""
 
 
+def _payload_text(part: email.message.Message) -> str:
+    """A MIME part's body as text (decoded from its transfer encoding)."""
+    payload = part.get_payload(decode=True)
+    return payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+
+
 def _node_configs(text: str) -> tuple[list[dict[str, Any]], str | None]:
     """Every NodeConfig in user data (plain YAML, or the parts of a MIME multi-part document),
     and why a part that says it is a NodeConfig could not be read, if one could not."""
     parts = [text]
     if text.lstrip().startswith(("MIME-Version", "Content-Type")):
         message = email.message_from_string(text)
-        parts = [str(part.get_payload(decode=True).decode("utf-8", "replace"))
-                 for part in message.walk() if not part.is_multipart()]
+        parts = [_payload_text(part) for part in message.walk() if not part.is_multipart()]
     configs: list[dict[str, Any]] = []
     broken = None
     for part in parts:
