@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Empty, Queue
-from typing import IO
+from typing import IO, Any
 
 DEFAULT_TIMEOUT = 300.0
 EXIT_GRACE = 0.2
@@ -139,8 +139,6 @@ class ShellSession:
 
     def _run_in_process(self, command: str, argv: list[str],
                         on_output: Callable[[str], None] | None) -> CommandResult:
-        from awscli.clidriver import create_clidriver
-
         started = time.monotonic()
         buffer = io.StringIO()
         with _IN_PROCESS_LOCK:
@@ -152,7 +150,7 @@ class ShellSession:
                     os.environ["AWS_DATA_PATH"] = saved_env["AWS_DATA_PATH"]
                 os.chdir(self._current_dir())
                 with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-                    exit_code = create_clidriver().main(argv)
+                    exit_code = _driver_for(self.env).main(argv)
             finally:
                 os.chdir(saved_cwd)
                 os.environ.clear()
@@ -183,6 +181,27 @@ class ShellSession:
         self._state.unlink(missing_ok=True)
         self._cwd.unlink(missing_ok=True)
         self._state.parent.mkdir(parents=True, exist_ok=True)  # the workspace may be new
+
+
+_DRIVERS: dict[frozenset[tuple[str, str]], Any] = {}
+
+
+def _driver_for(env: dict[str, str]) -> Any:
+    """One awscli driver per environment, made while that environment is in place.
+
+    Making a driver loads awscli's plugins and command table (~50-300 ms); running a command
+    on a made one costs ~20 ms. The driver's session reads credentials, region and endpoint
+    from the environment when it is made, so it is kept per environment, never shared across
+    two (call under ``_IN_PROCESS_LOCK`` with ``env`` applied to ``os.environ``).
+    """
+    from awscli.clidriver import create_clidriver
+
+    key = frozenset(env.items())
+    if key not in _DRIVERS:
+        if len(_DRIVERS) >= 8:
+            _DRIVERS.clear()
+        _DRIVERS[key] = create_clidriver()
+    return _DRIVERS[key]
 
 
 def _pump(stream: IO[str] | None, queue: Queue[str | None]) -> None:

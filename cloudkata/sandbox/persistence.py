@@ -20,6 +20,7 @@ Two formats, because they trust different people:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
@@ -339,6 +340,18 @@ def _read_own_file(path: Path) -> bytes:
         return handle.read()
 
 
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a big object graph is built (or dropped)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def restore_snapshot(plane: ControlPlane, data: bytes) -> None:
     """Put back a crash snapshot or checkpoint (our own bytes; call under the plane's lock)."""
     if not data.startswith(MAGIC):
@@ -354,8 +367,9 @@ def restore_snapshot(plane: ControlPlane, data: bytes) -> None:
         raise StateFileError(f"it was saved with moto {header.get('moto')!s:.40}, this "
                              f"sandbox runs moto {moto_version()}")
     try:
-        payload = pickle.loads(rest)  # our own file, checked by _read_own_file
-        backends = pickle.loads(payload["backends"])
+        with _no_gc():  # millions of new objects would set off full collections midway
+            payload = pickle.loads(rest)  # our own file, checked by _read_own_file
+            backends = pickle.loads(payload["backends"])
         for service, accounts in backends.items():
             for regions in accounts.values():
                 for backend in regions.values():
@@ -363,7 +377,8 @@ def restore_snapshot(plane: ControlPlane, data: bytes) -> None:
                         REVIVE[service](backend)
     except Exception as exc:  # noqa: BLE001 - any damage is one sentence
         raise StateFileError(f"it cannot be read ({type(exc).__name__})") from None
-    _install(plane, backends, payload.get("plane", {}), float(payload.get("clock", 0.0)))
+    with _no_gc():
+        _install(plane, backends, payload.get("plane", {}), float(payload.get("clock", 0.0)))
 
 
 def load_file(plane: ControlPlane, path: Path) -> str | None:
