@@ -139,6 +139,8 @@ class ShellSession:
 
     def _run_in_process(self, command: str, argv: list[str],
                         on_output: Callable[[str], None] | None) -> CommandResult:
+        import awscli.clidriver  # noqa: F401 - sets AWS_DATA_PATH, which saved_env must hold
+
         started = time.monotonic()
         buffer = io.StringIO()
         with _IN_PROCESS_LOCK:

@@ -30,6 +30,7 @@ MARKS = [
     ("!", "bold yellow", "error: the target did not answer (is the sandbox running?); "
                          "not your mistake"),
     ("-", "dim", "skipped: this target cannot judge the check"),
+    ("·", "dim", "not checked: it needs what a failing check above found missing"),
     ("…", "dim", "not checked yet"),
 ]
 SHELL = ("Commands typed in the console run in the lab's workspace folder, against the target "
