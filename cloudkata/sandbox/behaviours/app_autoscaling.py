@@ -50,6 +50,7 @@ from .scaling_common import (
     current_capacity,
     scaling_state,
     select_step,
+    shared_tracked_metric,
     suspended,
     truthy,
 )
@@ -229,19 +230,10 @@ def _patch_target_tracking_alarms() -> None:
 
 
 def _tracked_metric(resource_id: str, config: dict[str, Any]) -> dict[str, Any]:
-    custom = config.get("CustomizedMetricSpecification")
-    if custom and custom.get("MetricName"):
-        return {"namespace": custom.get("Namespace"), "name": custom["MetricName"],
-                "dimensions": list(custom.get("Dimensions") or []),
-                "statistic": custom.get("Statistic") or "Average", "unit": custom.get("Unit")}
-    spec = config.get("PredefinedMetricSpecification") or {}
-    kind = spec.get("PredefinedMetricType", "")
-    if kind == "ALBRequestCountPerTarget":
-        label = spec.get("ResourceLabel") or ""
-        group = label[label.find("targetgroup/"):] if "targetgroup/" in label else label
-        return {"namespace": "AWS/ApplicationELB", "name": "RequestCountPerTarget",
-                "dimensions": [{"Name": "TargetGroup", "Value": group}], "statistic": "Sum",
-                "unit": None}
+    shared = shared_tracked_metric(config)
+    if shared is not None:
+        return shared
+    kind = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType", "")
     _, cluster, service = (resource_id.split("/") + ["", "", ""])[:3]
     return {"namespace": "AWS/ECS",
             "name": "MemoryUtilization" if "Memory" in kind else "CPUUtilization",

@@ -23,6 +23,7 @@ from typing import Any
 from .. import patches
 from ..control.backends import loaded
 from ..control.plane import ControlPlane, reconciler
+from .scaling_common import shared_tracked_metric
 
 HIGH_PERIODS = 3
 LOW_PERIODS = 15
@@ -44,19 +45,11 @@ def _config(policy: Any) -> dict[str, Any]:
 
 def tracked_metric(group_name: str, config: dict[str, Any]) -> dict[str, Any]:
     """Namespace, name, dimensions, statistic and unit of the metric the policy tracks."""
-    custom = config.get("CustomizedMetricSpecification") or {}
-    if custom.get("MetricName"):
-        return {"namespace": custom.get("Namespace"), "name": custom["MetricName"],
-                "dimensions": list(custom.get("Dimensions") or []),
-                "statistic": custom.get("Statistic") or "Average", "unit": custom.get("Unit")}
+    shared = shared_tracked_metric(config)
+    if shared is not None:
+        return shared
     spec = config.get("PredefinedMetricSpecification") or {}
     kind = spec.get("PredefinedMetricType", "ASGAverageCPUUtilization")
-    if kind == "ALBRequestCountPerTarget":
-        label = spec.get("ResourceLabel") or ""
-        group = label[label.find("targetgroup/"):] if "targetgroup/" in label else label
-        return {"namespace": "AWS/ApplicationELB", "name": "RequestCountPerTarget",
-                "dimensions": [{"Name": "TargetGroup", "Value": group}], "statistic": "Sum",
-                "unit": None}
     namespace, name, statistic, unit = _PREDEFINED.get(
         kind, _PREDEFINED["ASGAverageCPUUtilization"])
     return {"namespace": namespace, "name": name, "statistic": statistic, "unit": unit,

@@ -107,6 +107,25 @@ def _set_capacity(account: str, region: str, target: Any, capacity: int) -> None
             deployment["desiredCount"] = capacity
 
 
+def shared_tracked_metric(config: dict[str, Any]) -> dict[str, Any] | None:
+    """The metric a target-tracking policy tracks when it is its own (customized) or the
+    load balancer's request count per target, which ECS services and ASGs track alike; None
+    for a predefined metric of the scaled resource, which the caller knows how to name."""
+    custom = config.get("CustomizedMetricSpecification") or {}
+    if custom.get("MetricName"):
+        return {"namespace": custom.get("Namespace"), "name": custom["MetricName"],
+                "dimensions": list(custom.get("Dimensions") or []),
+                "statistic": custom.get("Statistic") or "Average", "unit": custom.get("Unit")}
+    spec = config.get("PredefinedMetricSpecification") or {}
+    if spec.get("PredefinedMetricType") == "ALBRequestCountPerTarget":
+        label = spec.get("ResourceLabel") or ""
+        group = label[label.find("targetgroup/"):] if "targetgroup/" in label else label
+        return {"namespace": "AWS/ApplicationELB", "name": "RequestCountPerTarget",
+                "dimensions": [{"Name": "TargetGroup", "Value": group}], "statistic": "Sum",
+                "unit": None}
+    return None
+
+
 def truthy(value: Any) -> bool:
     """A boolean from the API (True) or from a CloudFormation template ("true")."""
     return value is True or str(value).lower() == "true"
